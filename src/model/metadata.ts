@@ -1,0 +1,52 @@
+/**
+ * What a converted model says about itself, in `userDefinedMetadata.vgg16`.
+ * Everything downstream (the UI's synthetic badge, caches keyed by model
+ * identity, the summary table) reads this instead of guessing.
+ */
+import type { ImagenetLabels } from "./labels";
+import type { Quantization } from "./quantize";
+
+export type ModelSource =
+  | { readonly kind: "keras-h5"; readonly file: string; readonly md5: string; readonly bytes: number }
+  | { readonly kind: "synthetic"; readonly seed: number };
+
+export const CAFFE_MEAN_BGR = [103.939, 116.779, 123.68] as const;
+
+export interface Vgg16Metadata {
+  readonly schema: 1;
+  readonly architecture: "vgg16";
+  /** Stable identity for caches: source + quantization + top. */
+  readonly modelId: string;
+  readonly includeTop: boolean;
+  readonly synthetic: boolean;
+  readonly source: ModelSource;
+  readonly quantization: Quantization;
+  readonly params: { readonly total: number; readonly convBase: number };
+  readonly preprocessing: {
+    readonly mode: "caffe";
+    readonly inputSize: 224;
+    readonly channelOrder: "BGR";
+    readonly mean: readonly number[];
+    readonly resize: "nearest";
+  };
+  /** Signature output name → graph node, for views that want a block's pool output. */
+  readonly outputs: Readonly<Record<string, string>>;
+  readonly labels: ImagenetLabels | null;
+  readonly convertedBy: string;
+  readonly createdAt: string;
+}
+
+export function modelIdFor(source: ModelSource, quantization: Quantization, includeTop: boolean): string {
+  const origin = source.kind === "synthetic" ? `synthetic-seed${source.seed}` : `keras-${source.md5}`;
+  return `vgg16-${includeTop ? "full" : "notop"}-${origin}-${quantization}`;
+}
+
+/** Reads our metadata back from a loaded model (`GraphModel.metadata`) or a model.json. */
+export function readVgg16Metadata(userDefinedMetadata: unknown): Vgg16Metadata | null {
+  if (typeof userDefinedMetadata !== "object" || userDefinedMetadata === null) return null;
+  const meta = (userDefinedMetadata as { vgg16?: unknown }).vgg16;
+  if (typeof meta !== "object" || meta === null) return null;
+  const m = meta as Partial<Vgg16Metadata>;
+  if (m.schema !== 1 || m.architecture !== "vgg16" || typeof m.modelId !== "string") return null;
+  return m as Vgg16Metadata;
+}
