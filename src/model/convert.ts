@@ -4,7 +4,7 @@
  */
 import type { Group } from "h5wasm";
 import { buildVgg16GraphModel, CONVERTED_BY, type GraphModelArtifacts, outputNodes } from "./graph-model";
-import { readKerasVgg16, type Vgg16Weights } from "./keras-h5";
+import { type ReadOptions, readKerasVgg16, type Vgg16Weights } from "./keras-h5";
 import { fallbackLabels, type ImagenetLabels } from "./labels";
 import { CAFFE_MEAN_BGR, type ModelSource, modelIdFor, type Vgg16Metadata } from "./metadata";
 import type { Quantization } from "./quantize";
@@ -64,9 +64,9 @@ export function convertWeights(
 export function convertKerasH5(
   root: Group,
   file: { readonly name: string; readonly md5: string; readonly bytes: number },
-  options: ConvertOptions,
+  options: ConvertOptions & ReadOptions,
 ): GraphModelArtifacts {
-  const weights = readKerasVgg16(root, file.name);
+  const weights = readKerasVgg16(root, file.name, options);
   return convertWeights(
     weights,
     { kind: "keras-h5", file: file.name, md5: file.md5, bytes: file.bytes },

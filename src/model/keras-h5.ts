@@ -166,7 +166,12 @@ function rankOf(weight: FileWeight): number {
  * Validates the file's weighted layers against VGG16 (with or without the
  * top) and returns float32 arrays keyed by canonical layer names.
  */
-export function readKerasVgg16(root: Group, fileName: string): Vgg16Weights {
+export interface ReadOptions {
+  /** Called after each layer is read and validated (for progress bars). */
+  readonly onLayer?: (layer: string, index: number, count: number) => void;
+}
+
+export function readKerasVgg16(root: Group, fileName: string, options: ReadOptions = {}): Vgg16Weights {
   const fileLayers = discoverWeightedLayers(root, fileName);
   const full = weightedLayers(true);
   const notop = weightedLayers(false);
@@ -214,6 +219,7 @@ export function readKerasVgg16(root: Group, fileName: string): Vgg16Weights {
       });
     }
     layers.set(spec.name, { kernel, bias });
+    options.onLayer?.(spec.name, i, expected.length);
   });
   return { includeTop: expected === full, layers };
 }

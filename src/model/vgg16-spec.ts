@@ -142,3 +142,30 @@ export function totalParams(includeTop: boolean): number {
 export const KERAS_PARAM_COUNTS = { total: 138_357_544, convBase: 14_714_688 } as const;
 
 export const POOL_LAYER_NAMES = CONV_BASE_LAYERS.filter((l) => l.kind === "pool").map((l) => l.name);
+
+export interface SummaryRow {
+  readonly layer: string;
+  readonly type: string;
+  readonly outputShape: string;
+  readonly params: number;
+}
+
+const KERAS_TYPES: Record<Vgg16Layer["kind"], string> = {
+  conv: "Conv2D",
+  pool: "MaxPooling2D",
+  flatten: "Flatten",
+  dense: "Dense",
+};
+
+/** Rows of Keras' `model.summary()` for VGG16, input layer first. */
+export function summaryRows(includeTop: boolean): SummaryRow[] {
+  return [
+    { layer: INPUT_NAME, type: "InputLayer", outputShape: "(None, 224, 224, 3)", params: 0 },
+    ...vgg16Layers(includeTop).map((l) => ({
+      layer: l.name,
+      type: KERAS_TYPES[l.kind],
+      outputShape: `(None, ${outputShape(l).join(", ")})`,
+      params: layerParams(l),
+    })),
+  ];
+}
