@@ -3,7 +3,7 @@
  * with metadata. Shared by the CLI and (later) the browser worker.
  */
 import type { Group } from "h5wasm";
-import { buildVgg16GraphModel, CONVERTED_BY, type GraphModelArtifacts, outputNodes } from "./graph-model";
+import { buildVgg16GraphModel, CONVERTED_BY, type GraphModelArtifacts, outputNames } from "./graph-model";
 import { type ReadOptions, readKerasVgg16, type Vgg16Weights } from "./keras-h5";
 import { fallbackLabels, type ImagenetLabels } from "./labels";
 import { CAFFE_MEAN_BGR, type ModelSource, modelIdFor, type Vgg16Metadata } from "./metadata";
@@ -42,7 +42,7 @@ export function buildMetadata(
       mean: [...CAFFE_MEAN_BGR],
       resize: "nearest",
     },
-    outputs: outputNodes(includeTop),
+    outputs: outputNames(includeTop),
     labels: includeTop ? (options.labels ?? fallbackLabels()) : null,
     convertedBy: CONVERTED_BY,
     createdAt: (options.now ?? new Date()).toISOString(),

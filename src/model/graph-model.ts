@@ -67,13 +67,25 @@ const shapeAttr = (dims: Shape): { shape: { dim: Array<{ size: string }> } } => 
 });
 const FLOAT: AttrValue = { type: "DT_FLOAT" };
 
-/** Names of the graph nodes whose outputs the signature exposes. */
+/**
+ * The signature's outputs: key → graph node. Each node appears once: TF.js
+ * keeps one signature key per node, so block5_pool is exposed only as
+ * "features" (see outputNames for the alias).
+ */
 export function outputNodes(includeTop: boolean): Record<string, string> {
   const outputs: Record<string, string> = {};
   if (includeTop) outputs.predictions = "predictions/Softmax";
   outputs.features = "block5_pool/MaxPool";
-  for (let b = 1; b <= 5; b++) outputs[`block${b}_pool`] = `block${b}_pool/MaxPool`;
+  for (let b = 1; b <= 4; b++) outputs[`block${b}_pool`] = `block${b}_pool/MaxPool`;
   return outputs;
+}
+
+/** What views may ask for → the name to pass to GraphModel.execute(). */
+export function outputNames(includeTop: boolean): Record<string, string> {
+  const names: Record<string, string> = {};
+  for (const key of Object.keys(outputNodes(includeTop))) names[key] = key;
+  names.block5_pool = "features";
+  return names;
 }
 
 function outputShapeOf(output: string): Shape {

@@ -179,17 +179,17 @@ export function readKerasVgg16(root: Group, fileName: string, options: ReadOptio
   if (fileLayers.length === full.length) expected = full;
   else if (fileLayers.length === notop.length) expected = notop;
   else {
-    // Name the first VGG16 layer that has no counterpart, to make the error actionable.
+    // Name the first VGG16 layer that has no counterpart, to make the error
+    // actionable; a file sharing no layer name with VGG16 is another network.
     const fileNames = new Set(fileLayers.map((l) => l.name));
     const candidates = fileLayers.length > notop.length ? full : notop;
-    const missing = candidates.find((l) => !fileNames.has(l.name));
+    const known = candidates.some((l) => fileNames.has(l.name));
+    const missing = known ? candidates.find((l) => !fileNames.has(l.name)) : undefined;
     throw new WeightsError(
       missing ? "missing-layer" : "not-vgg16",
-      `${fileName}: found ${fileLayers.length} layers with weights (${fileLayers
+      `${fileName}: ${missing ? `layer "${missing.name}" is missing. ` : "not VGG16: "}Found ${fileLayers.length} layers with weights (${fileLayers
         .map((l) => l.name)
-        .join(", ")}); VGG16 has ${full.length} (or ${notop.length} without the top)${
-        missing ? `; layer "${missing.name}" is missing` : ""
-      }.`,
+        .join(", ")}); VGG16 has ${full.length} (or ${notop.length} without the top).`,
       { file: fileName, layer: missing?.name },
     );
   }

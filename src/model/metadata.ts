@@ -29,7 +29,7 @@ export interface Vgg16Metadata {
     readonly mean: readonly number[];
     readonly resize: "nearest";
   };
-  /** Signature output name → graph node, for views that want a block's pool output. */
+  /** Output name (predictions, features, block1_pool … block5_pool) → the name GraphModel.execute() takes. */
   readonly outputs: Readonly<Record<string, string>>;
   readonly labels: ImagenetLabels | null;
   readonly convertedBy: string;

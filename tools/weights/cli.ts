@@ -6,7 +6,6 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { MultiBar, Presets } from "cli-progress";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { WeightsError } from "../../src/model/errors";
 import { readVgg16Metadata } from "../../src/model/metadata";
@@ -21,6 +20,7 @@ import {
   syntheticCommand,
 } from "./commands";
 import { defaultModelDir } from "./paths";
+import { terminalReporter } from "./reporter";
 
 const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
 const int = (n: number) => n.toLocaleString("en-US");
@@ -44,53 +44,6 @@ const quantizeOption = () =>
   )
     .argParser(parseQuantization)
     .default("none" as Quantization);
-
-/** Progress bars on a terminal; periodic plain lines otherwise (CI logs). */
-function terminalReporter(): Reporter & { stop(): void } {
-  const bars = new MultiBar(
-    {
-      format: " {file} |{bar}| {percentage}% | {done}/{size} MB | {speed} MB/s | ETA {eta_formatted}",
-      hideCursor: true,
-      noTTYOutput: true,
-      notTTYSchedule: 5000,
-      etaBuffer: 50,
-    },
-    Presets.shades_classic,
-  );
-  const downloads = new Map<string, { bar: ReturnType<MultiBar["create"]>; start: number }>();
-  let layerBar: ReturnType<MultiBar["create"]> | null = null;
-  return {
-    info: (message) => bars.log(`${message}\n`),
-    layer: (name, index, count) => {
-      layerBar ??= bars.create(count, 0, { file: "layers", done: 0, size: count, speed: "-" });
-      layerBar.update(index + 1, { file: `layers (${name})`.padEnd(28), done: index + 1, size: count });
-      if (index + 1 === count) {
-        layerBar.stop();
-        layerBar = null;
-      }
-    },
-    download: (file, p, done) => {
-      let entry = downloads.get(file);
-      const total = p.total ?? p.received;
-      if (!entry) {
-        entry = {
-          bar: bars.create(total, p.resumedFrom, { file, done: mb(0), size: mb(total), speed: "0" }),
-          start: Date.now(),
-        };
-        downloads.set(file, entry);
-      }
-      const seconds = Math.max(0.001, (Date.now() - entry.start) / 1000);
-      entry.bar.setTotal(total);
-      entry.bar.update(p.received, {
-        done: mb(p.received),
-        size: mb(total),
-        speed: ((p.received - p.resumedFrom) / 1e6 / seconds).toFixed(1),
-      });
-      if (done) entry.bar.stop();
-    },
-    stop: () => bars.stop(),
-  };
-}
 
 function printResult(result: ModelResult): void {
   const m = result.metadata;
@@ -140,7 +93,11 @@ async function info(dir: string): Promise<void> {
   console.log(`Source: ${JSON.stringify(m.source)}; quantization: ${m.quantization}; id: ${m.modelId}`);
 }
 
+// Usage errors exit 2 (weights errors exit 1); set before adding subcommands so they inherit it.
 const program = new Command("weights")
+  .exitOverride((error) => {
+    process.exit(error.exitCode === 0 ? 0 : 2);
+  })
   .description("VGG16 weights → TF.js graph model for the browser app")
   .showHelpAfterError()
   .addHelpText(
@@ -218,10 +175,6 @@ program
   .description("print a converted model's layer summary and metadata")
   .argument("[dir]", "model folder", defaultModelDir(true))
   .action(info);
-
-program.exitOverride((error) => {
-  process.exit(error.exitCode === 0 ? 0 : 2);
-});
 
 try {
   await program.parseAsync(process.argv);

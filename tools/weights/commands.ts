@@ -136,6 +136,8 @@ export interface FetchCommandOptions {
   readonly cacheDir?: string;
   /** Base URLs replacing the canonical ones (a local mirror). */
   readonly mirrors?: readonly string[];
+  /** Replaces the canonical files (URLs and md5) outright; for tests. */
+  readonly sources?: { readonly weights: RemoteFile; readonly labels: RemoteFile };
 }
 
 async function fetchOne(file: RemoteFile, cacheDir: string, reporter: Reporter): Promise<string> {
@@ -164,11 +166,11 @@ export async function fetchCommand(
   const cacheDir = options.cacheDir ?? kerasCacheDir();
   await mkdir(cacheDir, { recursive: true });
   const mirrors = options.mirrors ?? [];
-  const weights = withMirrors(options.notop ? VGG16_WEIGHTS_NOTOP : VGG16_WEIGHTS, mirrors);
+  const weights =
+    options.sources?.weights ?? withMirrors(options.notop ? VGG16_WEIGHTS_NOTOP : VGG16_WEIGHTS, mirrors);
+  const labels = options.sources?.labels ?? withMirrors(IMAGENET_CLASS_INDEX, mirrors);
   const h5Path = await fetchOne(weights, cacheDir, reporter);
-  const labelsPath = options.notop
-    ? undefined
-    : await fetchOne(withMirrors(IMAGENET_CLASS_INDEX, mirrors), cacheDir, reporter);
+  const labelsPath = options.notop ? undefined : await fetchOne(labels, cacheDir, reporter);
   return convertCommand(
     h5Path,
     { labels: labelsPath, quantize: options.quantize, out: options.out ?? defaultModelDir(!options.notop) },
