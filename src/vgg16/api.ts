@@ -1,0 +1,118 @@
+/**
+ * The one typed API between the UI and the VGG16 worker (exposed with
+ * Comlink). The worker owns TF.js and the model; the UI never posts messages
+ * by hand. Callbacks are passed as Comlink proxies.
+ */
+import type { Prediction } from "../model/decode";
+import type { Vgg16Metadata } from "../model/metadata";
+import type { ResizeMode } from "../preprocess/preprocess";
+
+export type BackendName = "webgpu" | "webgl" | "wasm" | "cpu";
+export type BackendChoice = BackendName | "auto";
+
+/** What the worker's environment offers, measured without initialising any backend. */
+export interface Capabilities {
+  /** null: navigator.gpu absent; false: requestAdapter() returned null. */
+  readonly webgpuAdapter: boolean | null;
+  readonly webgpuFallbackAdapter: boolean;
+  /** 0 when no WebGL2 context can be made (in a worker: on an OffscreenCanvas). */
+  readonly webglMaxTextureSize: number;
+  readonly wasmSimd: boolean;
+  /** SharedArrayBuffer + cross-origin isolation: threaded WASM possible. */
+  readonly wasmThreads: boolean;
+  readonly hardwareConcurrency: number;
+}
+
+export interface BackendDecision {
+  readonly backend: BackendName;
+  /** Human-readable, e.g. "WASM, 2 threads, SIMD: no WebGPU adapter". */
+  readonly reason: string;
+  /** Threads to give the WASM backend (null for other backends). */
+  readonly threads: number | null;
+  /** Backends to try next, in order, if this one fails to initialise. */
+  readonly fallbacks: readonly BackendName[];
+}
+
+export interface BackendInfo {
+  readonly name: BackendName;
+  readonly reason: string;
+  readonly threads: number | null;
+  readonly simd: boolean | null;
+}
+
+export type LoadPhase = "download" | "upload" | "warmup";
+
+export type LoadEvent =
+  | {
+      readonly type: "phase";
+      readonly phase: LoadPhase;
+      /** 0..1 within the phase. */
+      readonly fraction: number;
+      readonly loadedBytes?: number;
+      readonly totalBytes?: number;
+      readonly elapsedMs: number;
+    }
+  | { readonly type: "cache"; readonly hit: boolean; readonly modelId?: string };
+
+export interface LoadOptions {
+  readonly modelUrl: string;
+  readonly backend: BackendChoice;
+}
+
+export interface LoadedModel {
+  readonly metadata: Vgg16Metadata;
+  readonly backend: BackendInfo;
+  readonly fromCache: boolean;
+  readonly timings: {
+    readonly downloadMs: number;
+    readonly uploadMs: number;
+    readonly warmupMs: number;
+    readonly totalMs: number;
+  };
+}
+
+export interface ImageInput {
+  readonly id: string;
+  readonly name: string;
+  readonly blob: Blob;
+}
+
+export type ImageResult =
+  | {
+      readonly id: string;
+      readonly name: string;
+      readonly ok: true;
+      readonly top5: readonly Prediction[];
+      /** Wall time for this image's share of its batch (decode + preprocess + inference). */
+      readonly ms: number;
+      readonly width: number;
+      readonly height: number;
+    }
+  | { readonly id: string; readonly name: string; readonly ok: false; readonly error: string };
+
+export interface ClassifyOptions {
+  readonly jobId: string;
+  readonly batchSize?: number;
+  readonly resize?: ResizeMode;
+}
+
+export interface MemoryInfo {
+  readonly numTensors: number;
+  readonly numBytes: number;
+  readonly backend: BackendName | null;
+}
+
+export interface Vgg16WorkerApi {
+  capabilities(): Promise<Capabilities>;
+  load(options: LoadOptions, onEvent: (event: LoadEvent) => void): Promise<LoadedModel>;
+  /** Streams one result per image as each batch finishes; resolves when all are done or the job is cancelled. */
+  classify(
+    images: readonly ImageInput[],
+    options: ClassifyOptions,
+    onResult: (result: ImageResult) => void,
+  ): Promise<void>;
+  /** Stops a job between batches. */
+  cancel(jobId: string): void;
+  memory(): Promise<MemoryInfo>;
+  clearCache(): Promise<void>;
+}
