@@ -3,7 +3,9 @@
  *   1. a full-size synthetic model (seed 1, float32, with top) in
  *      .cache/e2e-models/vgg16/, served by `vite preview` via VGG16_MODELS_DIR
  *      (see playwright.config.ts); regenerated only when absent or stale;
- *   2. `vite build` (type-checking is a separate step: `npm run typecheck`).
+ *   2. reference.json beside it: the Node reference top-5 for the shared photos
+ *      (tools/e2e-reference.ts), which the browser results must match;
+ *   3. `vite build` (type-checking is a separate step: `npm run typecheck`).
  *
  * Usage: npx tsx tools/e2e-prepare.ts
  */
@@ -12,6 +14,7 @@ import { readFile, stat } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { syntheticModel } from "../src/model/convert";
 import { modelIdFor, readVgg16Metadata } from "../src/model/metadata";
+import { ensureReference } from "./e2e-reference";
 import { writeModelDir } from "./weights/write-model";
 
 const E2E_MODELS_DIR = ".cache/e2e-models";
@@ -69,6 +72,7 @@ function build(): void {
 
 try {
   await ensureModel();
+  await ensureReference(resolve(E2E_MODELS_DIR, "vgg16"));
   build();
 } catch (error) {
   console.error(`e2e-prepare: ${error instanceof Error ? error.message : String(error)}`);
