@@ -6,7 +6,7 @@
  * path is proven in convert-parity.test.ts.
  */
 import { existsSync } from "node:fs";
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, truncate, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, open, readdir, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import h5wasm from "h5wasm/node";
@@ -161,6 +161,18 @@ describe("rejecting what is not VGG16", () => {
     expect(error.code).toBe("unreadable");
     expect(error.message).toContain("truncated.h5");
     expect(error.message).toMatch(/truncated file: eof = 20000000\b.*stored_eof = \d+/);
+  });
+
+  it("reports a file with damaged HDF5 structure as corrupt, naming the layer", async () => {
+    const path = await fakeFile("corrupt.h5");
+    const handle = await open(path, "r+");
+    // Overwrite object headers past the superblock: the file opens, its layers do not read.
+    await handle.write(Buffer.alloc(3000, 0xab), 0, 3000, 3000);
+    await handle.close();
+    const error = await rejection(read(path));
+    expect(error.code).toBe("unreadable");
+    expect(error.message).toMatch(/^corrupt\.h5: the HDF5 file is corrupt at layer "block\d_conv\d"/);
+    expect(error.layer).toMatch(/^block\d_conv\d$/);
   });
 });
 

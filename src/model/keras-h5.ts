@@ -95,30 +95,39 @@ function discoverWeightedLayers(root: Group, fileName: string): FileLayer[] {
   }
   const layers: FileLayer[] = [];
   for (const layerName of layerNames) {
-    const layerGroup = group.get(layerName);
-    if (!isGroup(layerGroup)) {
+    try {
+      const layer = readFileLayer(group, layerName, fileName);
+      if (layer) layers.push(layer);
+    } catch (error) {
+      throw asCorruptFileError(error, fileName, layerName);
+    }
+  }
+  return layers;
+}
+
+function readFileLayer(group: Group, layerName: string, fileName: string): FileLayer | null {
+  const layerGroup = group.get(layerName);
+  if (!isGroup(layerGroup)) {
+    throw new WeightsError(
+      "missing-layer",
+      `${fileName}: layer "${layerName}" is listed in layer_names but its group is missing.`,
+      { file: fileName, layer: layerName },
+    );
+  }
+  const weightNames = readChunkedStringAttr(layerGroup, "weight_names") ?? [];
+  if (weightNames.length === 0) return null; // pooling, flatten, input: no weights
+  const weights = weightNames.map((weightName) => {
+    const dataset = layerGroup.get(weightName);
+    if (!isDataset(dataset)) {
       throw new WeightsError(
         "missing-layer",
-        `${fileName}: layer "${layerName}" is listed in layer_names but its group is missing.`,
+        `${fileName}: layer "${layerName}" lists weight "${weightName}" but that dataset is missing.`,
         { file: fileName, layer: layerName },
       );
     }
-    const weightNames = readChunkedStringAttr(layerGroup, "weight_names") ?? [];
-    if (weightNames.length === 0) continue; // pooling, flatten, input: no weights
-    const weights = weightNames.map((weightName) => {
-      const dataset = layerGroup.get(weightName);
-      if (!isDataset(dataset)) {
-        throw new WeightsError(
-          "missing-layer",
-          `${fileName}: layer "${layerName}" lists weight "${weightName}" but that dataset is missing.`,
-          { file: fileName, layer: layerName },
-        );
-      }
-      return { path: `${layerName}/${weightName}`, dataset };
-    });
-    layers.push({ name: layerName, weights });
-  }
-  return layers;
+    return { path: `${layerName}/${weightName}`, dataset };
+  });
+  return { name: layerName, weights };
 }
 
 function describeShape(shape: Shape | null): string {
@@ -171,8 +180,28 @@ export interface ReadOptions {
   readonly onLayer?: (layer: string, index: number, count: number) => void;
 }
 
+/**
+ * h5wasm throws plain errors ("name not defined", HDF5 stack traces) when the
+ * file's structure is damaged; turn them into an error that names the file
+ * and, when known, the layer.
+ */
+function asCorruptFileError(error: unknown, fileName: string, layer?: string): WeightsError {
+  if (error instanceof WeightsError) return error;
+  const where = layer ? ` at layer "${layer}"` : "";
+  return new WeightsError(
+    "unreadable",
+    `${fileName}: the HDF5 file is corrupt${where} (${error instanceof Error ? error.message : String(error)}).`,
+    { file: fileName, layer, cause: error },
+  );
+}
+
 export function readKerasVgg16(root: Group, fileName: string, options: ReadOptions = {}): Vgg16Weights {
-  const fileLayers = discoverWeightedLayers(root, fileName);
+  let fileLayers: FileLayer[];
+  try {
+    fileLayers = discoverWeightedLayers(root, fileName);
+  } catch (error) {
+    throw asCorruptFileError(error, fileName);
+  }
   const full = weightedLayers(true);
   const notop = weightedLayers(false);
   let expected: readonly WeightedLayer[];
@@ -210,8 +239,14 @@ export function readKerasVgg16(root: Group, fileName: string, options: ReadOptio
         { file: fileName, layer: spec.name },
       );
     }
-    const kernel = readFloat32(kernels[0] as FileWeight, kernelShape(spec), fileName, label);
-    const bias = readFloat32(biases[0] as FileWeight, biasShape(spec), fileName, label);
+    let kernel: Float32Array;
+    let bias: Float32Array;
+    try {
+      kernel = readFloat32(kernels[0] as FileWeight, kernelShape(spec), fileName, label);
+      bias = readFloat32(biases[0] as FileWeight, biasShape(spec), fileName, label);
+    } catch (error) {
+      throw asCorruptFileError(error, fileName, spec.name);
+    }
     if (kernel.length !== sizeOf(kernelShape(spec)) || bias.length !== sizeOf(biasShape(spec))) {
       throw new WeightsError("unreadable", `${fileName}: layer "${label}" returned too few values.`, {
         file: fileName,
