@@ -72,9 +72,9 @@ describe.skipIf(missingSharedData !== null)("Keras .h5 → graph model parity on
     await writeFakeKerasH5(join(dir, "vgg16_weights_tf_dim_ordering_tf_kernels.h5"), weights);
     photos = listPhotos();
     const data = new Float32Array(photos.length * 224 * 224 * 3);
-    photos.forEach((name, i) => {
-      data.set(preprocessForVgg16(loadPhoto(name)), i * 224 * 224 * 3);
-    });
+    for (const [i, name] of photos.entries()) {
+      data.set(preprocessForVgg16(await loadPhoto(name)), i * 224 * 224 * 3);
+    }
     batch = tf.tensor4d(data, [photos.length, 224, 224, 3]);
 
     const layers = await buildLayersVgg16(weights);
