@@ -6,7 +6,8 @@
  */
 import { defineConfig } from "@playwright/test";
 
-const PORT = 4173;
+// E2E_PORT lets two checkouts run the suite at once.
+const PORT = Number(process.env.E2E_PORT ?? 4173);
 const BASE_URL = `http://localhost:${PORT}`;
 
 export default defineConfig({

@@ -16,4 +16,10 @@ export default defineConfig({
   server: { headers: crossOriginIsolation },
   preview: { headers: crossOriginIsolation },
   worker: { format: "es" },
+  build: {
+    // The app, plus the worker harness page the Playwright tests drive (e2e/worker.spec.ts).
+    rolldownOptions: {
+      input: { main: "index.html", harness: "e2e/harness/worker-harness.html" },
+    },
+  },
 });

@@ -125,6 +125,22 @@ describe("model info", () => {
     expect(ok.kind).toBe("found");
   });
 
+  it("uses a cached model.json first, and the network when the copy is missing or unusable", async () => {
+    const failing: typeof fetch = async () => {
+      throw new TypeError("offline");
+    };
+    const cached = async () => new Response(JSON.stringify(modelJson()));
+    expect((await fetchModelInfo("/m.json", { fetch: failing, cached })).kind).toBe("found");
+    const broken = async () => new Response("{");
+    expect(await fetchModelInfo("/m.json", { fetch: failing, cached: broken })).toEqual({
+      kind: "missing",
+      reason: "the request failed (offline).",
+    });
+    const absent = async () => undefined;
+    const ok = fakeFetch(JSON.stringify(modelJson()), { status: 200 });
+    expect((await fetchModelInfo("/m.json", { fetch: ok, cached: absent })).kind).toBe("found");
+  });
+
   it("formats counts and sizes", () => {
     expect(formatCount(138_357_544)).toBe("138,357,544");
     expect(formatBytes(553_430_184)).toBe("527.8 MiB");

@@ -152,11 +152,30 @@ export function describeModelJson(json: unknown): ModelInfo {
   return { kind: "found", facts: { metadata: meta, ...manifest } };
 }
 
-/** Fetches model.json (never the weights) and describes it. Rejects only when aborted. */
+/** Where the worker keeps models it has loaded: model.json under its absolute URL. */
+export type CachedModelJson = (url: string) => Promise<Response | undefined>;
+
+/**
+ * Describes model.json (never the weights). A copy the worker has cached is
+ * used first, so that a cached model needs no request at all; otherwise it
+ * is fetched. Rejects only when aborted.
+ */
 export async function fetchModelInfo(
   url: string,
-  options: { signal?: AbortSignal; fetch?: typeof fetch } = {},
+  options: { signal?: AbortSignal; fetch?: typeof fetch; cached?: CachedModelJson } = {},
 ): Promise<ModelInfo> {
+  if (options.cached) {
+    try {
+      const hit = await options.cached(url);
+      if (hit) {
+        const info = describeModelJson(JSON.parse(await hit.text()));
+        if (info.kind === "found") return info;
+      }
+    } catch {
+      // No usable cached copy: ask the server.
+    }
+    if (options.signal?.aborted) throw options.signal.reason ?? new DOMException("Aborted", "AbortError");
+  }
   const doFetch = options.fetch ?? fetch;
   let response: Response;
   try {

@@ -1,9 +1,13 @@
 /**
- * The model's status as the whole app sees it. For now it only knows what
- * model.json says; loading the weights (in the worker) will extend it.
+ * The model as the whole app sees it: first what model.json says (fetched
+ * here, cheap, with good explanations when there is no model), then loading
+ * the weights in the worker (download, upload, warm-up) on the chosen backend.
  */
 import { create } from "zustand";
-import { fetchModelInfo, type ModelFacts } from "./model-info";
+import { errorMessage, isAbort, type Vgg16Port } from "../app/client-port";
+import type { BackendChoice, LoadedModel } from "../vgg16/api";
+import { applyLoadEvent, type LoadProgress, NO_PROGRESS } from "./load-progress";
+import { type CachedModelJson, fetchModelInfo, type ModelFacts } from "./model-info";
 
 export type ModelStatus =
   | { readonly phase: "idle" }
@@ -12,25 +16,81 @@ export type ModelStatus =
   | { readonly phase: "missing"; readonly url: string; readonly reason: string }
   | { readonly phase: "invalid"; readonly url: string; readonly problems: readonly string[] };
 
+/** The weights in the worker. */
+export type LoadState =
+  | { readonly phase: "idle" }
+  | { readonly phase: "loading"; readonly backend: BackendChoice; readonly progress: LoadProgress }
+  | { readonly phase: "ready"; readonly model: LoadedModel; readonly progress: LoadProgress }
+  | { readonly phase: "error"; readonly message: string; readonly progress: LoadProgress };
+
+export type CacheState =
+  | { readonly phase: "idle" }
+  | { readonly phase: "clearing" }
+  | { readonly phase: "cleared" }
+  | { readonly phase: "error"; readonly message: string };
+
 interface ModelStatusStore {
   readonly status: ModelStatus;
-  /** Describes the model at `url`; a no-op when that URL is already loading or loaded, unless `force`. */
+  readonly backend: BackendChoice;
+  readonly loaded: LoadState;
+  readonly cache: CacheState;
+  /** Describes the model at `url`, then loads it; a no-op when that URL is already loading or loaded, unless `force`. */
   load(url: string, options?: { force?: boolean }): Promise<void>;
+  /** Loads (again) the weights of the model found at status.url, on the chosen backend. */
+  loadWeights(): Promise<void>;
+  /** Picks another backend and reloads the model on it. */
+  setBackend(backend: BackendChoice): void;
+  clearCache(): Promise<void>;
+}
+
+export interface ModelHooks {
+  /** Runs after the worker has loaded the model and before the store says "ready". */
+  beforeReady?(model: LoadedModel): Promise<void>;
+  /** The worker's cached copy of a model.json (absolute URL), if any. */
+  cachedModelJson?: CachedModelJson;
+}
+
+let client: Vgg16Port | null = null;
+let hooks: ModelHooks = {};
+
+/** Gives the store the worker client; without one it only describes model.json. */
+export function connectModelClient(port: Vgg16Port | null, modelHooks: ModelHooks = {}): void {
+  client = port;
+  hooks = modelHooks;
+}
+
+/** model.json's absolute URL, as the worker (whose base URL differs) must get it. */
+export function absoluteUrl(url: string): string {
+  try {
+    return new URL(url, typeof document === "undefined" ? undefined : document.baseURI).href;
+  } catch {
+    return url;
+  }
 }
 
 let current: AbortController | null = null;
+let loading: AbortController | null = null;
 
 export const useModelStatus = create<ModelStatusStore>()((set, get) => ({
   status: { phase: "idle" },
+  backend: "auto",
+  loaded: { phase: "idle" },
+  cache: { phase: "idle" },
+
   async load(url, { force = false } = {}) {
     const status = get().status;
     if (!force && status.phase !== "idle" && status.url === url) return;
     current?.abort();
+    loading?.abort();
     const controller = new AbortController();
     current = controller;
-    set({ status: { phase: "loading", url } });
+    set({ status: { phase: "loading", url }, loaded: { phase: "idle" } });
     try {
-      const info = await fetchModelInfo(url, { signal: controller.signal });
+      const cached = hooks.cachedModelJson;
+      const info = await fetchModelInfo(url, {
+        signal: controller.signal,
+        cached: cached ? () => cached(absoluteUrl(url)) : undefined,
+      });
       if (controller.signal.aborted) return;
       switch (info.kind) {
         case "found":
@@ -49,5 +109,69 @@ export const useModelStatus = create<ModelStatusStore>()((set, get) => ({
     } finally {
       if (current === controller) current = null;
     }
+    if (get().status.phase === "found" && !controller.signal.aborted) await get().loadWeights();
+  },
+
+  async loadWeights() {
+    const { status, backend } = get();
+    if (status.phase !== "found" || !client) return;
+    loading?.abort();
+    const controller = new AbortController();
+    loading = controller;
+    set({ loaded: { phase: "loading", backend, progress: NO_PROGRESS } });
+    try {
+      const model = await client.load(
+        { modelUrl: absoluteUrl(status.url), backend },
+        (event) => {
+          if (controller.signal.aborted) return;
+          const state = get().loaded;
+          if (state.phase !== "loading") return;
+          set({ loaded: { ...state, progress: applyLoadEvent(state.progress, event, performance.now()) } });
+        },
+        controller.signal,
+      );
+      if (controller.signal.aborted) return;
+      await hooks.beforeReady?.(model).catch(() => undefined);
+      if (controller.signal.aborted) return;
+      const state = get().loaded;
+      set({
+        loaded: { phase: "ready", model, progress: state.phase === "loading" ? state.progress : NO_PROGRESS },
+      });
+    } catch (error) {
+      if (isAbort(error, controller.signal)) return;
+      const state = get().loaded;
+      set({
+        loaded: {
+          phase: "error",
+          message: errorMessage(error),
+          progress: state.phase === "loading" ? state.progress : NO_PROGRESS,
+        },
+      });
+    } finally {
+      if (loading === controller) loading = null;
+    }
+  },
+
+  setBackend(backend) {
+    if (backend === get().backend) return;
+    set({ backend });
+    void get().loadWeights();
+  },
+
+  async clearCache() {
+    if (!client || get().cache.phase === "clearing") return;
+    set({ cache: { phase: "clearing" } });
+    try {
+      await client.clearCache();
+      set({ cache: { phase: "cleared" } });
+    } catch (error) {
+      set({ cache: { phase: "error", message: errorMessage(error) } });
+    }
   },
 }));
+
+/** The loaded model, when there is one ready to classify with. */
+export function readyModel(): LoadedModel | null {
+  const loaded = useModelStatus.getState().loaded;
+  return loaded.phase === "ready" ? loaded.model : null;
+}

@@ -17,6 +17,15 @@ export interface Capabilities {
   readonly webgpuFallbackAdapter: boolean;
   /** 0 when no WebGL2 context can be made (in a worker: on an OffscreenCanvas). */
   readonly webglMaxTextureSize: number;
+  /**
+   * The WebGL2 context is a software rasteriser (SwiftShader, llvmpipe, "Software" in the unmasked renderer,
+   * or Chrome refuses a context with failIfMajorPerformanceCaveat): VGG16 takes 30+ s per image there.
+   */
+  readonly webglSoftware: boolean;
+  /** The unmasked WebGL renderer string when the browser reveals it (WEBGL_debug_renderer_info), else null. */
+  readonly webglRenderer?: string | null;
+  /** WebAssembly available at all; absent means yes. */
+  readonly wasm?: boolean;
   readonly wasmSimd: boolean;
   /** SharedArrayBuffer + cross-origin isolation: threaded WASM possible. */
   readonly wasmThreads: boolean;
@@ -52,11 +61,27 @@ export type LoadEvent =
       readonly totalBytes?: number;
       readonly elapsedMs: number;
     }
-  | { readonly type: "cache"; readonly hit: boolean; readonly modelId?: string };
+  | {
+      readonly type: "cache";
+      readonly hit: boolean;
+      readonly modelId?: string;
+      /**
+       * Set after a download from the network: true once the model is in Cache Storage, false when storing
+       * failed (quota, private mode, no Cache Storage); loading goes on either way.
+       */
+      readonly stored?: boolean;
+      /** Why storing failed, in words (e.g. "QuotaExceededError: …"). */
+      readonly reason?: string;
+    };
 
 export interface LoadOptions {
   readonly modelUrl: string;
   readonly backend: BackendChoice;
+  /**
+   * WASM only: the number of XNNPACK threads, overriding the capability-based choice (benchmarks, tests).
+   * Takes effect when the WASM backend first initialises in a worker.
+   */
+  readonly wasmThreadCount?: number;
 }
 
 export interface LoadedModel {
@@ -115,4 +140,6 @@ export interface Vgg16WorkerApi {
   cancel(jobId: string): void;
   memory(): Promise<MemoryInfo>;
   clearCache(): Promise<void>;
+  /** Test hook: throws an uncaught error in the worker's global scope after `delayMs` (a real crash). */
+  crashForTesting?(delayMs: number): void;
 }

@@ -1,0 +1,121 @@
+/**
+ * A page for the Playwright tests of the VGG16 worker and its client, with no
+ * UI: `window.vgg16Harness` drives getVgg16Client() and returns plain,
+ * serialisable outcomes (errors as {name, message, code}).
+ * Built into dist/ as e2e/harness/worker-harness.html (vite.config.ts).
+ */
+import {
+  getVgg16Client,
+  type ImageInput,
+  type ImageResult,
+  isVgg16Error,
+  type LoadEvent,
+  type LoadedModel,
+  type LoadOptions,
+  type ResizeMode,
+} from "../../src/vgg16/client";
+
+export interface HarnessFile {
+  readonly name: string;
+  readonly type: string;
+  readonly base64: string;
+}
+
+export interface CallError {
+  readonly name: string;
+  readonly message: string;
+  readonly code: string | null;
+}
+
+export type Outcome<T> =
+  | { readonly ok: true; readonly value: T; readonly ms: number }
+  | { readonly ok: false; readonly error: CallError; readonly ms: number };
+
+const state = { crashes: [] as string[], restarts: 0 };
+const client = getVgg16Client({
+  onCrash: (message) => state.crashes.push(message),
+  onRestart: () => {
+    state.restarts++;
+  },
+});
+
+function callError(error: unknown): CallError {
+  if (isVgg16Error(error)) return { name: error.name, message: error.message, code: error.code };
+  if (error instanceof Error || error instanceof DOMException) {
+    return { name: error.name, message: error.message, code: null };
+  }
+  return { name: "unknown", message: String(error), code: null };
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<Outcome<T>> {
+  const started = performance.now();
+  try {
+    const value = await fn();
+    return { ok: true, value, ms: performance.now() - started };
+  } catch (error) {
+    return { ok: false, error: callError(error), ms: performance.now() - started };
+  }
+}
+
+function toImages(files: readonly HarnessFile[]): ImageInput[] {
+  return files.map((file, i) => {
+    const binary = atob(file.base64);
+    const bytes = new Uint8Array(binary.length);
+    for (let j = 0; j < binary.length; j++) bytes[j] = binary.charCodeAt(j);
+    return { id: `img-${i}`, name: file.name, blob: new Blob([bytes], { type: file.type }) };
+  });
+}
+
+export interface TimedResult {
+  readonly result: ImageResult;
+  /** ms since the classify call started. */
+  readonly at: number;
+}
+
+const harness = {
+  client,
+  state,
+  async load(options: LoadOptions): Promise<{ outcome: Outcome<LoadedModel>; events: LoadEvent[] }> {
+    const events: LoadEvent[] = [];
+    const outcome = await timed(() => client.load(options, (event) => events.push(event)));
+    return { outcome, events };
+  },
+  async classify(
+    files: readonly HarnessFile[],
+    options: { batchSize?: number; resize?: ResizeMode; abortAfterResults?: number } = {},
+  ): Promise<{ outcome: Outcome<void>; results: TimedResult[] }> {
+    const images = toImages(files);
+    const results: TimedResult[] = [];
+    const controller = new AbortController();
+    const started = performance.now();
+    const outcome = await timed(() =>
+      client.classify(
+        images,
+        { batchSize: options.batchSize, resize: options.resize },
+        (result) => {
+          results.push({ result, at: performance.now() - started });
+          if (options.abortAfterResults !== undefined && results.length >= options.abortAfterResults) {
+            controller.abort();
+          }
+        },
+        controller.signal,
+      ),
+    );
+    return { outcome, results };
+  },
+  memory: () => client.memory(),
+  capabilities: () => client.capabilities(),
+  clearCache: () => timed(() => client.clearCache()),
+  crash: (delayMs = 0) => client.crashWorkerForTesting(delayMs),
+};
+
+export type Vgg16Harness = typeof harness;
+
+declare global {
+  interface Window {
+    vgg16Harness: Vgg16Harness;
+  }
+}
+
+window.vgg16Harness = harness;
+document.body.dataset.ready = "true";

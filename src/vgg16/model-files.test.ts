@@ -1,0 +1,267 @@
+import type { io } from "@tensorflow/tfjs";
+import { describe, expect, it } from "vitest";
+import type { LoadEvent } from "./api";
+import { isVgg16Error } from "./errors";
+import {
+  fetchModelFiles,
+  MODEL_CACHE_NAME,
+  manifestTotalBytes,
+  shardCacheKey,
+  shardUrls,
+  storedBytesPerElement,
+} from "./model-files";
+import { type FakeCache, FakeCacheStorage, FakeServer } from "./test-fakes";
+
+const URL_JSON = "https://example.test/models/vgg16/model.json";
+const SHARD_BYTES = 32;
+
+function modelJson(modelId: string, weights: io.WeightsManifestEntry[], shards: number): string {
+  return JSON.stringify({
+    format: "graph-model",
+    modelTopology: { node: [], versions: { producer: 1 } },
+    weightsManifest: [
+      { paths: Array.from({ length: shards }, (_, i) => `group1-shard${i + 1}of${shards}.bin`), weights },
+    ],
+    userDefinedMetadata: {
+      vgg16: { schema: 1, architecture: "vgg16", modelId, includeTop: true, synthetic: true },
+    },
+  });
+}
+
+/** 78 bytes of weights (float32 [3,5], uint8-quantized [10], int32 [2]) in 3 shards of ≤ 32 bytes. */
+function serveModel(server: FakeServer, modelId: string, fill = 1): Uint8Array {
+  const weights: io.WeightsManifestEntry[] = [
+    { name: "w", shape: [3, 5], dtype: "float32" },
+    { name: "q", shape: [10], dtype: "float32", quantization: { dtype: "uint8", scale: 0.5, min: -1 } },
+    { name: "s", shape: [2], dtype: "int32" },
+  ];
+  const bytes = Uint8Array.from({ length: 78 }, (_, i) => (i * 7 + fill) % 256);
+  const shards = Math.ceil(bytes.length / SHARD_BYTES);
+  server.files.set(URL_JSON, modelJson(modelId, weights, shards));
+  for (let i = 0; i < shards; i++) {
+    server.files.set(
+      `https://example.test/models/vgg16/group1-shard${i + 1}of${shards}.bin`,
+      bytes.slice(i * SHARD_BYTES, (i + 1) * SHARD_BYTES),
+    );
+  }
+  return bytes;
+}
+
+function joined(buffers: readonly ArrayBuffer[]): Uint8Array {
+  const out = new Uint8Array(buffers.reduce((n, b) => n + b.byteLength, 0));
+  let at = 0;
+  for (const b of buffers) {
+    out.set(new Uint8Array(b), at);
+    at += b.byteLength;
+  }
+  return out;
+}
+
+async function load(server: FakeServer, caches: FakeCacheStorage | null) {
+  const events: LoadEvent[] = [];
+  const files = await fetchModelFiles(URL_JSON, {
+    fetch: server.fetch,
+    caches: caches?.asCacheStorage() ?? null,
+    emit: (e) => events.push(e),
+    progressIntervalMs: 0,
+    concurrency: 2,
+  });
+  return { files, events };
+}
+
+const cacheOf = (storage: FakeCacheStorage): FakeCache => storage.caches.get(MODEL_CACHE_NAME) as FakeCache;
+
+describe("manifest sizes", () => {
+  it("counts stored bytes: float32 4, float16 2, uint8 1, int32 4", () => {
+    const e = (dtype: io.WeightsManifestEntry["dtype"], q?: "uint8" | "uint16" | "float16") =>
+      storedBytesPerElement({ name: "x", shape: [1], dtype, ...(q ? { quantization: { dtype: q } } : {}) });
+    expect([
+      e("float32"),
+      e("float32", "float16"),
+      e("float32", "uint8"),
+      e("float32", "uint16"),
+      e("int32"),
+    ]).toEqual([4, 2, 1, 2, 4]);
+    expect(
+      manifestTotalBytes([
+        {
+          paths: ["a"],
+          weights: [
+            { name: "fc1/kernel", shape: [25088, 4096], dtype: "float32" },
+            { name: "shape", shape: [2], dtype: "int32" },
+          ],
+        },
+        {
+          paths: ["b"],
+          weights: [
+            { name: "k", shape: [3, 3, 3, 64], dtype: "float32", quantization: { dtype: "float16" } },
+          ],
+        },
+      ]),
+    ).toBe(25088 * 4096 * 4 + 8 + 1728 * 2);
+  });
+
+  it("resolves shard URLs against model.json, keeping its query", () => {
+    const manifest = [{ paths: ["group1-shard1of2.bin", "group1-shard2of2.bin"], weights: [] }];
+    expect(shardUrls("https://h.test/m/model.json?v=3", manifest)).toEqual([
+      "https://h.test/m/group1-shard1of2.bin?v=3",
+      "https://h.test/m/group1-shard2of2.bin?v=3",
+    ]);
+    expect(shardCacheKey("https://h.test/m/a.bin", "vgg16-full-x")).toBe(
+      "https://h.test/m/a.bin?vgg16-model-id=vgg16-full-x",
+    );
+  });
+});
+
+describe("fetchModelFiles", () => {
+  it("downloads cold with rising progress, stores everything, then loads warm with no request", async () => {
+    const server = new FakeServer();
+    const bytes = serveModel(server, "model-A");
+    const storage = new FakeCacheStorage();
+
+    const cold = await load(server, storage);
+    expect(server.requests).toHaveLength(4);
+    expect(cold.files.fromCache).toBe(false);
+    expect(cold.files.totalBytes).toBe(78);
+    expect(joined(cold.files.weightData)).toEqual(bytes);
+    expect(cold.files.weightSpecs.map((w) => w.name)).toEqual(["w", "q", "s"]);
+    expect(cold.files.metadata.modelId).toBe("model-A");
+    const progress = cold.events.flatMap((e) => (e.type === "phase" ? [e] : []));
+    expect(progress.every((e) => e.phase === "download" && e.totalBytes === 78)).toBe(true);
+    expect(progress.map((e) => e.fraction)).toEqual(
+      [...progress.map((e) => e.fraction)].sort((a, b) => a - b),
+    );
+    expect(progress[0]?.fraction).toBe(0);
+    expect(progress.at(-1)?.fraction).toBe(1);
+    expect(cold.events.filter((e) => e.type === "cache")).toEqual([
+      { type: "cache", hit: false, modelId: "model-A" },
+      { type: "cache", hit: false, modelId: "model-A", stored: true },
+    ]);
+    expect([...cacheOf(storage).entries.keys()].sort()).toEqual([
+      "https://example.test/models/vgg16/group1-shard1of3.bin?vgg16-model-id=model-A",
+      "https://example.test/models/vgg16/group1-shard2of3.bin?vgg16-model-id=model-A",
+      "https://example.test/models/vgg16/group1-shard3of3.bin?vgg16-model-id=model-A",
+      URL_JSON,
+    ]);
+
+    server.requests.length = 0;
+    const warm = await load(server, storage);
+    expect(server.requests).toEqual([]);
+    expect(warm.files.fromCache).toBe(true);
+    expect(joined(warm.files.weightData)).toEqual(bytes);
+    expect(warm.events.filter((e) => e.type === "cache")).toEqual([
+      { type: "cache", hit: true, modelId: "model-A" },
+    ]);
+  });
+
+  it("fetches (and stores again) only a shard missing from the cache", async () => {
+    const server = new FakeServer();
+    const bytes = serveModel(server, "model-A");
+    const storage = new FakeCacheStorage();
+    await load(server, storage);
+    const missing = "https://example.test/models/vgg16/group1-shard2of3.bin";
+    await cacheOf(storage).delete(shardCacheKey(missing, "model-A"));
+
+    server.requests.length = 0;
+    const again = await load(server, storage);
+    expect(server.requests).toEqual([missing]);
+    expect(again.files.fromCache).toBe(false);
+    expect(joined(again.files.weightData)).toEqual(bytes);
+    expect(cacheOf(storage).entries.has(shardCacheKey(missing, "model-A"))).toBe(true);
+  });
+
+  it("never mixes shards of two versions of a model, and drops the old version's shards", async () => {
+    const server = new FakeServer();
+    serveModel(server, "model-A", 1);
+    const storage = new FakeCacheStorage();
+    await load(server, storage);
+    // The model is replaced on the server; the cached model.json goes (e.g. clearCache of that entry).
+    const bytesB = serveModel(server, "model-B", 2);
+    await cacheOf(storage).delete(URL_JSON);
+
+    server.requests.length = 0;
+    const b = await load(server, storage);
+    expect(server.requests).toHaveLength(4);
+    expect(b.files.metadata.modelId).toBe("model-B");
+    expect(joined(b.files.weightData)).toEqual(bytesB);
+    const keys = [...cacheOf(storage).entries.keys()];
+    expect(keys.filter((k) => k.includes("model-A"))).toEqual([]);
+    expect(keys.filter((k) => k.includes("model-B"))).toHaveLength(3);
+  });
+
+  it("keeps working when storing fails (quota), says why, and leaves no partial model", async () => {
+    const server = new FakeServer();
+    const bytes = serveModel(server, "model-A");
+    const storage = new FakeCacheStorage(40);
+    const r = await load(server, storage);
+    expect(joined(r.files.weightData)).toEqual(bytes);
+    const last = r.events.filter((e) => e.type === "cache").at(-1);
+    expect(last).toMatchObject({ type: "cache", hit: false, stored: false });
+    expect(last?.type === "cache" && last.reason).toMatch(/QuotaExceededError/);
+    expect(cacheOf(storage).entries.size).toBe(0);
+
+    server.requests.length = 0;
+    await load(server, storage);
+    expect(server.requests).toHaveLength(4);
+  });
+
+  it("works without Cache Storage", async () => {
+    const server = new FakeServer();
+    serveModel(server, "model-A");
+    const r = await load(server, null);
+    expect(r.files.fromCache).toBe(false);
+    expect(r.events.filter((e) => e.type === "cache").at(-1)).toEqual({
+      type: "cache",
+      hit: false,
+      modelId: "model-A",
+      stored: false,
+      reason: "Cache Storage is not available here",
+    });
+  });
+
+  it("names the URL in typed errors: missing, not ours, not JSON, wrong size, broken shard", async () => {
+    const expectError = async (server: FakeServer, code: string, text: RegExp) => {
+      const error = await load(server, new FakeCacheStorage()).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(isVgg16Error(error), String(error)).toBe(true);
+      if (!isVgg16Error(error)) return;
+      expect(error.code).toBe(code);
+      expect(error.message).toMatch(text);
+    };
+    await expectError(
+      new FakeServer(),
+      "model-not-found",
+      /^No model at https:\/\/example\.test\/models\/vgg16\/model\.json \(HTTP 404\)$/,
+    );
+
+    const foreign = new FakeServer();
+    foreign.files.set(
+      URL_JSON,
+      JSON.stringify({ format: "graph-model", modelTopology: {}, weightsManifest: [] }),
+    );
+    await expectError(foreign, "model-invalid", /model\.json is not a VGG16 graph model: no VGG16 metadata/);
+
+    const layers = new FakeServer();
+    layers.files.set(
+      URL_JSON,
+      JSON.stringify({ format: "layers-model", modelTopology: {}, weightsManifest: [] }),
+    );
+    await expectError(layers, "model-invalid", /format is "layers-model"/);
+
+    const html = new FakeServer();
+    html.files.set(URL_JSON, "<!doctype html><title>SPA</title>");
+    await expectError(html, "model-invalid", /model\.json is not JSON/);
+
+    const short = new FakeServer();
+    serveModel(short, "model-A");
+    short.files.set("https://example.test/models/vgg16/group1-shard3of3.bin", new Uint8Array(3));
+    await expectError(short, "model-invalid", /the shards hold 67 bytes but the manifest describes 78/);
+
+    const gone = new FakeServer();
+    serveModel(gone, "model-A");
+    gone.files.delete("https://example.test/models/vgg16/group1-shard2of3.bin");
+    await expectError(gone, "download-failed", /group1-shard2of3\.bin \(HTTP 404\)/);
+  });
+});

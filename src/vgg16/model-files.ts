@@ -1,0 +1,371 @@
+/**
+ * Fetches a converted VGG16 graph model (model.json, then its shards) with
+ * explicit progress, through Cache Storage:
+ *
+ * - model.json is stored under its own URL; every shard under its URL plus
+ *   `?vgg16-model-id=<modelId>`, so a changed model never mixes shards with an
+ *   older one;
+ * - on a later load, a cached model.json is used as is and its shards come
+ *   from the cache with no network request at all; a shard missing from the
+ *   cache is fetched (and stored);
+ * - model.json is stored last, only after every shard was stored: its presence
+ *   means a complete model. When storing fails (quota, private mode) loading
+ *   goes on, this model's partial entries are removed, and a cache event says
+ *   why.
+ *
+ * No TF.js here (types only): runs in the worker and in Node tests, with fetch
+ * and Cache Storage passed in.
+ */
+import type { io } from "@tensorflow/tfjs";
+import { readVgg16Metadata, type Vgg16Metadata } from "../model/metadata";
+import type { LoadEvent } from "./api";
+import { errorMessage, Vgg16Error } from "./errors";
+
+export const MODEL_CACHE_NAME = "vgg16-models-v1";
+export const MODEL_ID_PARAM = "vgg16-model-id";
+
+export interface ModelFiles {
+  /** Absolute URL of model.json. */
+  readonly url: string;
+  readonly modelJson: io.ModelJSON;
+  readonly metadata: Vgg16Metadata;
+  /** Every group's weights, flattened in manifest order (what tf.io.decodeWeights walks). */
+  readonly weightSpecs: io.WeightsManifestEntry[];
+  /** The shards in manifest order (TF.js joins them as a CompositeArrayBuffer). */
+  readonly weightData: ArrayBuffer[];
+  /** Bytes the manifest describes (= the shards' total size). */
+  readonly totalBytes: number;
+  /** model.json and every shard came from Cache Storage: no network request was made. */
+  readonly fromCache: boolean;
+  readonly downloadMs: number;
+}
+
+export interface FetchModelOptions {
+  readonly fetch: typeof fetch;
+  /** null: no Cache Storage (not a secure context, or it threw). */
+  readonly caches: CacheStorage | null;
+  readonly emit: (event: LoadEvent) => void;
+  readonly now?: () => number;
+  /** Parallel shard downloads (browsers allow 6 per host on HTTP/1.1). */
+  readonly concurrency?: number;
+  /** Minimum ms between two download progress events (the last one always comes). */
+  readonly progressIntervalMs?: number;
+}
+
+/** Bytes per element as stored in the shards (quantized dtype if any, else the weight's dtype). */
+export function storedBytesPerElement(entry: io.WeightsManifestEntry): number {
+  const stored = entry.quantization?.dtype ?? entry.dtype;
+  switch (stored) {
+    case "float32":
+    case "int32":
+      return 4;
+    case "float16":
+    case "uint16":
+      return 2;
+    case "uint8":
+    case "bool":
+      return 1;
+    case "complex64":
+      return 8;
+    default:
+      throw new Error(`weight "${entry.name}": dtype ${stored} has no fixed size`);
+  }
+}
+
+export function weightBytes(entry: io.WeightsManifestEntry): number {
+  return entry.shape.reduce((a, b) => a * b, 1) * storedBytesPerElement(entry);
+}
+
+/** Sum over the manifest of shape × stored bytes: what the shards must add up to. */
+export function manifestTotalBytes(manifest: io.WeightsManifestConfig): number {
+  let total = 0;
+  for (const group of manifest) for (const entry of group.weights) total += weightBytes(entry);
+  return total;
+}
+
+/** Cache key of a shard: its URL with the model's identity in the query. */
+export function shardCacheKey(shardUrl: string, modelId: string): string {
+  const url = new URL(shardUrl);
+  url.searchParams.set(MODEL_ID_PARAM, modelId);
+  return url.href;
+}
+
+/** Shard URLs in manifest order, resolved against model.json's URL (and keeping its query, as tf.io.http does). */
+export function shardUrls(modelUrl: string, manifest: io.WeightsManifestConfig): string[] {
+  const base = new URL(modelUrl);
+  return manifest.flatMap((group) =>
+    group.paths.map((path) => {
+      const url = new URL(path, base);
+      if (base.search && !url.search) url.search = base.search;
+      return url.href;
+    }),
+  );
+}
+
+/** Parses and checks model.json: a graph model carrying our VGG16 metadata, or a typed error naming the URL. */
+export function parseModelJson(
+  url: string,
+  text: string,
+): { modelJson: io.ModelJSON; metadata: Vgg16Metadata } {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new Vgg16Error("model-invalid", `${url} is not JSON (${errorMessage(error)})`, {
+      url,
+      cause: error,
+    });
+  }
+  const invalid = (why: string): never => {
+    throw new Vgg16Error("model-invalid", `${url} is not a VGG16 graph model: ${why}`, { url });
+  };
+  if (typeof json !== "object" || json === null || Array.isArray(json)) return invalid("not a JSON object");
+  const m = json as Partial<io.ModelJSON>;
+  if (m.format !== undefined && m.format !== "graph-model") return invalid(`format is "${m.format}"`);
+  if (typeof m.modelTopology !== "object" || m.modelTopology === null) return invalid("no modelTopology");
+  if (!Array.isArray(m.weightsManifest)) return invalid("no weightsManifest");
+  for (const group of m.weightsManifest) {
+    if (!Array.isArray(group?.paths) || !Array.isArray(group?.weights)) {
+      return invalid("a weightsManifest group lacks paths or weights");
+    }
+  }
+  const metadata = readVgg16Metadata(m.userDefinedMetadata);
+  if (!metadata) return invalid("no VGG16 metadata (userDefinedMetadata.vgg16)");
+  return { modelJson: m as io.ModelJSON, metadata };
+}
+
+async function openCache(caches: CacheStorage | null): Promise<{ cache: Cache | null; why: string | null }> {
+  if (!caches) return { cache: null, why: "Cache Storage is not available here" };
+  try {
+    return { cache: await caches.open(MODEL_CACHE_NAME), why: null };
+  } catch (error) {
+    return { cache: null, why: `Cache Storage could not be opened (${describeError(error)})` };
+  }
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error || error instanceof DOMException) return `${error.name}: ${error.message}`;
+  return String(error);
+}
+
+async function fetchOrThrow(
+  fetchFn: typeof fetch,
+  url: string,
+  init: RequestInit,
+  what: "model.json" | "shard",
+): Promise<Response> {
+  let response: Response;
+  try {
+    response = await fetchFn(url, init);
+  } catch (error) {
+    throw new Vgg16Error("download-failed", `Could not fetch ${url} (${errorMessage(error)})`, {
+      url,
+      cause: error,
+    });
+  }
+  if (response.ok) return response;
+  if (what === "model.json" && (response.status === 404 || response.status === 410)) {
+    throw new Vgg16Error("model-not-found", `No model at ${url} (HTTP ${response.status})`, { url });
+  }
+  const kind = what === "shard" ? "weights shard" : "model.json";
+  throw new Vgg16Error("download-failed", `Could not download ${kind} ${url} (HTTP ${response.status})`, {
+    url,
+  });
+}
+
+/** Deletes cached shards of other model versions stored for the same model folder. */
+async function deleteStaleShards(cache: Cache, modelUrl: string, modelId: string): Promise<void> {
+  const folder = new URL(".", modelUrl).href;
+  for (const request of await cache.keys()) {
+    const url = new URL(request.url);
+    const id = url.searchParams.get(MODEL_ID_PARAM);
+    if (id === null || id === modelId) continue;
+    url.searchParams.delete(MODEL_ID_PARAM);
+    if (url.href.startsWith(folder)) await cache.delete(request);
+  }
+}
+
+async function deleteModelEntries(cache: Cache, modelUrl: string, modelId: string, shards: string[]) {
+  await Promise.allSettled([
+    cache.delete(modelUrl),
+    ...shards.map((shard) => cache.delete(shardCacheKey(shard, modelId))),
+  ]);
+}
+
+/** Downloads (or reads from Cache Storage) model.json and every shard, emitting "cache" and "download" events. */
+export async function fetchModelFiles(modelUrl: string, options: FetchModelOptions): Promise<ModelFiles> {
+  const now = options.now ?? (() => performance.now());
+  const started = now();
+  const url = new URL(modelUrl).href;
+  const { cache, why: noCache } = await openCache(options.caches);
+
+  // model.json: from the cache when there, else the network.
+  let parsed: { modelJson: io.ModelJSON; metadata: Vgg16Metadata } | null = null;
+  let jsonText: string | null = null;
+  if (cache) {
+    const hit = await cache.match(url).catch(() => undefined);
+    if (hit) {
+      try {
+        parsed = parseModelJson(url, await hit.text());
+      } catch {
+        await cache.delete(url).catch(() => false); // a broken entry: fetch afresh
+      }
+    }
+  }
+  const jsonFromCache = parsed !== null;
+  if (!parsed) {
+    const response = await fetchOrThrow(options.fetch, url, { cache: "no-cache" }, "model.json");
+    jsonText = await response.text();
+    parsed = parseModelJson(url, jsonText);
+  }
+  const { modelJson, metadata } = parsed;
+  const { modelId } = metadata;
+  options.emit({ type: "cache", hit: jsonFromCache, modelId });
+
+  const manifest = modelJson.weightsManifest;
+  const weightSpecs = manifest.flatMap((group) => group.weights);
+  let totalBytes: number;
+  try {
+    totalBytes = manifestTotalBytes(manifest);
+  } catch (error) {
+    throw new Vgg16Error("model-invalid", `${url}: ${errorMessage(error)}`, { url, cause: error });
+  }
+  const shards = shardUrls(url, manifest);
+
+  // Storing: only while nothing has failed; cleared of other versions first to free space.
+  let storeFailure: string | null = cache ? null : noCache;
+  let storedAnything = false;
+  if (cache && !jsonFromCache) await deleteStaleShards(cache, url, modelId).catch(() => undefined);
+  const store = async (key: string, response: Response): Promise<void> => {
+    if (!cache || storeFailure !== null) return;
+    try {
+      await cache.put(key, response);
+      storedAnything = true;
+    } catch (error) {
+      storeFailure ??= `could not store ${key} in Cache Storage (${describeError(error)})`;
+    }
+  };
+
+  // Shards, a few at a time, with throttled progress.
+  const interval = options.progressIntervalMs ?? 100;
+  const buffers: ArrayBuffer[] = new Array(shards.length);
+  let loadedBytes = 0;
+  let lastEmit = Number.NEGATIVE_INFINITY;
+  let fromNetwork = 0;
+  const progress = (force: boolean) => {
+    const t = now();
+    if (!force && t - lastEmit < interval) return;
+    lastEmit = t;
+    options.emit({
+      type: "phase",
+      phase: "download",
+      fraction: totalBytes > 0 ? Math.min(1, loadedBytes / totalBytes) : 1,
+      loadedBytes,
+      totalBytes,
+      elapsedMs: t - started,
+    });
+  };
+  progress(true);
+
+  const fetchShard = async (index: number): Promise<void> => {
+    const shardUrl = shards[index] as string;
+    const key = shardCacheKey(shardUrl, modelId);
+    let buffer: ArrayBuffer | null = null;
+    if (cache) {
+      const hit = await cache.match(key).catch(() => undefined);
+      if (hit) buffer = await hit.arrayBuffer().catch(() => null);
+    }
+    if (buffer === null) {
+      fromNetwork++;
+      const caching = cache !== null && storeFailure === null;
+      const response = await fetchOrThrow(
+        options.fetch,
+        shardUrl,
+        caching ? { cache: "no-store" } : {},
+        "shard",
+      );
+      try {
+        buffer = await response.arrayBuffer();
+      } catch (error) {
+        throw new Vgg16Error(
+          "download-failed",
+          `Download of ${shardUrl} broke off (${errorMessage(error)})`,
+          {
+            url: shardUrl,
+            cause: error,
+          },
+        );
+      }
+      await store(key, new Response(buffer, { headers: { "Content-Type": "application/octet-stream" } }));
+    }
+    buffers[index] = buffer;
+    loadedBytes += buffer.byteLength;
+    progress(false);
+  };
+
+  let next = 0;
+  let failed = false;
+  const laneCount = Math.max(1, Math.min(options.concurrency ?? 6, shards.length));
+  const lanes = Array.from({ length: laneCount }, async () => {
+    try {
+      while (!failed && next < shards.length) await fetchShard(next++);
+    } catch (error) {
+      failed = true; // the other lanes stop after their current shard
+      throw error;
+    }
+  });
+  await Promise.all(lanes);
+  progress(true);
+
+  if (loadedBytes !== totalBytes) {
+    if (cache) await deleteModelEntries(cache, url, modelId, shards);
+    throw new Vgg16Error(
+      "model-invalid",
+      `${url}: the shards hold ${loadedBytes} bytes but the manifest describes ${totalBytes}` +
+        (jsonFromCache || fromNetwork < shards.length ? " (the cached copy was removed; load again)" : ""),
+      { url },
+    );
+  }
+
+  const fromCache = jsonFromCache && fromNetwork === 0;
+  if (!fromCache) {
+    if (cache && storeFailure === null && !jsonFromCache && jsonText !== null) {
+      await store(url, new Response(jsonText, { headers: { "Content-Type": "application/json" } }));
+    }
+    if (storeFailure === null && cache) {
+      options.emit({ type: "cache", hit: jsonFromCache, modelId, stored: true });
+    } else {
+      if (cache && storedAnything) await deleteModelEntries(cache, url, modelId, shards);
+      options.emit({
+        type: "cache",
+        hit: jsonFromCache,
+        modelId,
+        stored: false,
+        reason: storeFailure ?? "not stored",
+      });
+    }
+  }
+
+  return {
+    url,
+    modelJson,
+    metadata,
+    weightSpecs,
+    weightData: buffers,
+    totalBytes,
+    fromCache,
+    downloadMs: now() - started,
+  };
+}
+
+/** Removes every cached model. */
+export async function clearModelCache(caches: CacheStorage | null): Promise<void> {
+  if (!caches) return;
+  try {
+    await caches.delete(MODEL_CACHE_NAME);
+  } catch (error) {
+    throw new Vgg16Error("cache-failed", `Could not clear Cache Storage (${describeError(error)})`, {
+      cause: error,
+    });
+  }
+}

@@ -1,0 +1,261 @@
+/**
+ * The VGG16 module worker: owns TF.js, the backend and the model, and
+ * exposes Vgg16WorkerApi with Comlink. One model at a time (a singleton
+ * loader, as transformers.js' pipelines are): loading the same model again
+ * returns the loaded one; loading another replaces it.
+ */
+
+import * as tf from "@tensorflow/tfjs";
+import * as Comlink from "comlink";
+import type {
+  Capabilities,
+  ClassifyOptions,
+  ImageInput,
+  ImageResult,
+  LoadEvent,
+  LoadedModel,
+  LoadOptions,
+  MemoryInfo,
+  Vgg16WorkerApi,
+} from "./api";
+import { activeBackend, initBackend } from "./backends";
+import { measureCapabilities } from "./capabilities";
+import { type DecodedInput, decodeForVgg16, releaseDecodeCanvas } from "./decode-image";
+import { errorMessage, installErrorTransfer, Vgg16Error } from "./errors";
+import { buildGraphModel, outputName, predictBatch, warmUp } from "./graph";
+import { clearModelCache, fetchModelFiles } from "./model-files";
+
+installErrorTransfer();
+
+const DEFAULT_BATCH_SIZE = 4;
+const MAX_BATCH_SIZE = 32;
+
+interface Loaded {
+  readonly key: string;
+  readonly model: tf.GraphModel;
+  readonly info: LoadedModel;
+}
+
+let current: Loaded | null = null;
+let inflight: {
+  readonly key: string;
+  readonly promise: Promise<LoadedModel>;
+  readonly listeners: Set<Emit>;
+} | null = null;
+const cancelled = new Set<string>();
+
+type Emit = (event: LoadEvent) => void;
+
+/** Calls a Comlink-proxied callback; collects the message promises so a call can wait for them before returning. */
+function callbackSink<T>(callback: (value: T) => unknown) {
+  const pending: Promise<unknown>[] = [];
+  return {
+    send(value: T): void {
+      pending.push(Promise.resolve(callback(value)).catch(() => undefined));
+    },
+    async flush(): Promise<void> {
+      await Promise.all(pending.splice(0));
+    },
+    release(): void {
+      const release = (callback as unknown as { [Comlink.releaseProxy]?: () => void })[Comlink.releaseProxy];
+      try {
+        release?.call(callback);
+      } catch {
+        // not a proxy, or already released
+      }
+    },
+  };
+}
+
+function cacheStorage(): CacheStorage | null {
+  try {
+    return typeof caches === "undefined" ? null : caches;
+  } catch {
+    return null; // opaque origins throw on access
+  }
+}
+
+function keyOf(options: LoadOptions): string {
+  return JSON.stringify([
+    new URL(options.modelUrl, self.location.href).href,
+    options.backend,
+    options.wasmThreadCount,
+  ]);
+}
+
+async function loadModel(options: LoadOptions, emit: Emit): Promise<LoadedModel> {
+  const started = performance.now();
+  const url = new URL(options.modelUrl, self.location.href).href;
+  const caps = await measureCapabilities();
+  const backend = await initBackend(options.backend, caps, options.wasmThreadCount);
+
+  const files = await fetchModelFiles(url, { fetch: self.fetch.bind(self), caches: cacheStorage(), emit });
+
+  // A different model replaces the loaded one: free it before uploading the new weights.
+  if (current) {
+    current.model.dispose();
+    current = null;
+  }
+
+  const uploadStart = performance.now();
+  emit({ type: "phase", phase: "upload", fraction: 0, elapsedMs: 0 });
+  const model = await buildGraphModel(files);
+  files.weightData.length = 0; // the tensors hold the weights now
+  const uploadMs = performance.now() - uploadStart;
+  emit({ type: "phase", phase: "upload", fraction: 1, elapsedMs: uploadMs });
+
+  const warmStart = performance.now();
+  emit({ type: "phase", phase: "warmup", fraction: 0, elapsedMs: 0 });
+  try {
+    await warmUp(model, files.metadata);
+  } catch (error) {
+    model.dispose();
+    if (error instanceof Vgg16Error) throw error;
+    const message = errorMessage(error);
+    if (/op is not supported/i.test(message)) {
+      throw new Vgg16Error("model-invalid", `${url}: ${message}`, { url, cause: error });
+    }
+    throw new Vgg16Error("backend-failed", `VGG16 does not run on ${backend.name}: ${message}`, {
+      cause: error,
+    });
+  }
+  const warmupMs = performance.now() - warmStart;
+  emit({ type: "phase", phase: "warmup", fraction: 1, elapsedMs: warmupMs });
+
+  const info: LoadedModel = {
+    metadata: files.metadata,
+    backend: activeBackend() ?? backend,
+    fromCache: files.fromCache,
+    timings: {
+      downloadMs: files.downloadMs,
+      uploadMs,
+      warmupMs,
+      totalMs: performance.now() - started,
+    },
+  };
+  current = { key: keyOf(options), model, info };
+  return info;
+}
+
+async function load(options: LoadOptions, onEvent: (event: LoadEvent) => void): Promise<LoadedModel> {
+  const sink = callbackSink(onEvent);
+  try {
+    const key = keyOf(options);
+    if (current?.key === key && !inflight) return current.info;
+    // One load at a time: join the same one, or wait for another to settle first.
+    while (inflight) {
+      if (inflight.key === key) {
+        inflight.listeners.add(sink.send);
+        try {
+          return await inflight.promise;
+        } finally {
+          inflight?.listeners.delete(sink.send);
+        }
+      }
+      await inflight.promise.catch(() => undefined);
+    }
+    if (current?.key === key) return current.info;
+    const listeners = new Set<Emit>([sink.send]);
+    const promise = loadModel(options, (event) => {
+      for (const listener of listeners) listener(event);
+    });
+    inflight = { key, promise, listeners };
+    try {
+      return await promise;
+    } finally {
+      inflight = null;
+    }
+  } finally {
+    await sink.flush();
+    sink.release();
+  }
+}
+
+async function classify(
+  images: readonly ImageInput[],
+  options: ClassifyOptions,
+  onResult: (result: ImageResult) => void,
+): Promise<void> {
+  const sink = callbackSink(onResult);
+  const { jobId } = options;
+  try {
+    if (!current) throw new Vgg16Error("not-loaded", "No model is loaded: call load() first");
+    const { model, info } = current;
+    if (outputName(info.metadata, "predictions") === null) {
+      throw new Vgg16Error(
+        "no-predictions",
+        `model ${info.metadata.modelId} has no "predictions" output (a features-only model cannot classify)`,
+      );
+    }
+    const batchSize = Math.max(
+      1,
+      Math.min(MAX_BATCH_SIZE, Math.floor(options.batchSize ?? DEFAULT_BATCH_SIZE)),
+    );
+    const resize = options.resize ?? "stretch";
+    for (let start = 0; start < images.length; start += batchSize) {
+      if (cancelled.has(jobId)) break;
+      const batch = images.slice(start, start + batchSize);
+      const decoded: DecodedInput[] = [];
+      for (const image of batch) decoded.push(await decodeForVgg16(image.blob, resize));
+
+      const inputs = decoded.flatMap((d) => (d.ok ? [d.input] : []));
+      const inferStart = performance.now();
+      const top5s = await predictBatch(model, info.metadata, inputs, 5);
+      const perImageMs = inputs.length > 0 ? (performance.now() - inferStart) / inputs.length : 0;
+
+      let row = 0;
+      batch.forEach((image, i) => {
+        const d = decoded[i] as DecodedInput;
+        if (!d.ok) {
+          sink.send({ id: image.id, name: image.name, ok: false, error: d.error });
+          return;
+        }
+        const top5 = top5s[row++] ?? [];
+        sink.send({
+          id: image.id,
+          name: image.name,
+          ok: true,
+          top5,
+          ms: perImageMs + d.decodeMs,
+          width: d.width,
+          height: d.height,
+        });
+      });
+      // Results reach the page before the next batch starts (and before this call returns).
+      await sink.flush();
+    }
+  } finally {
+    cancelled.delete(jobId);
+    releaseDecodeCanvas();
+    await sink.flush();
+    sink.release();
+  }
+}
+
+const api: Vgg16WorkerApi = {
+  capabilities(): Promise<Capabilities> {
+    return measureCapabilities();
+  },
+  load,
+  classify,
+  cancel(jobId: string): void {
+    cancelled.add(jobId);
+  },
+  async memory(): Promise<MemoryInfo> {
+    const backend = activeBackend();
+    // tf.memory() would initialise the best backend on its own: ask only once one is chosen.
+    if (!backend) return { numTensors: 0, numBytes: 0, backend: null };
+    const m = tf.memory();
+    return { numTensors: m.numTensors, numBytes: m.numBytes, backend: backend.name };
+  },
+  async clearCache(): Promise<void> {
+    await clearModelCache(cacheStorage());
+  },
+  crashForTesting(delayMs: number): void {
+    setTimeout(() => {
+      throw new Error("crash requested for testing");
+    }, delayMs);
+  },
+};
+
+Comlink.expose(api);
