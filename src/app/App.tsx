@@ -6,20 +6,39 @@ import { useDropAndPaste } from "../classify/useDropAndPaste";
 import { DiagnosticsPanel } from "../diagnostics/DiagnosticsPanel";
 import { ModelPanel } from "../model-status/ModelPanel";
 import { modelUrlFromSearch } from "../model-status/model-info";
-import { useModelStatus } from "../model-status/store";
+import { rememberedLocalModel, useModelStatus } from "../model-status/store";
+import { isModelDrop } from "../vgg16/local-files";
 import { startRuntime } from "./runtime";
 import { WorkerNoticeBar } from "./WorkerNotice";
 
+/**
+ * The model to load: `?model=` first, else a model from files remembered from an earlier visit (read from the
+ * browser's cache, no network), else the default. A remembered model that is gone is forgotten.
+ */
+async function startModel(search: string): Promise<void> {
+  const store = useModelStatus.getState();
+  const defaultUrl = modelUrlFromSearch(search, import.meta.env.BASE_URL);
+  const remembered = new URLSearchParams(search).has("model") ? null : rememberedLocalModel();
+  if (!remembered) return store.load(defaultUrl);
+  await store.load(remembered);
+  if (useModelStatus.getState().status.phase !== "found") await store.switchToDefaultModel(defaultUrl);
+}
+
 export function App() {
-  const load = useModelStatus((s) => s.load);
   const modelReady = useModelStatus((s) => s.loaded.phase === "ready");
 
   useEffect(() => {
     startRuntime(window.location.search);
-    void load(modelUrlFromSearch(window.location.search, import.meta.env.BASE_URL));
-  }, [load]);
+    void startModel(window.location.search);
+  }, []);
 
   const onFiles = useCallback((collected: Collected) => {
+    // A dropped .h5 or model.json (with its shards) is a model to load, not images to classify.
+    const files = collected.files.map((f) => f.file);
+    if (isModelDrop(files)) {
+      void useModelStatus.getState().loadFiles(files);
+      return;
+    }
     useClassify.getState().addFiles(collected.files, collected);
   }, []);
   const dragging = useDropAndPaste(onFiles);
@@ -40,7 +59,10 @@ export function App() {
         <DiagnosticsPanel />
       </main>
       <div className={`drop-overlay${dragging ? " drop-overlay--on" : ""}`} aria-hidden="true">
-        <p>Drop images or folders to classify them</p>
+        <p>
+          Drop images or folders to classify them, or a model (.h5, or model.json with its .bin files) to load
+          it
+        </p>
       </div>
     </>
   );

@@ -4,7 +4,10 @@
  */
 import type { Vgg16Client } from "../vgg16/client";
 
-export type Vgg16Port = Pick<Vgg16Client, "capabilities" | "load" | "classify" | "memory" | "clearCache">;
+export type Vgg16Port = Pick<
+  Vgg16Client,
+  "capabilities" | "load" | "loadFiles" | "classify" | "memory" | "clearCache"
+>;
 
 /** An error's message, with its code when it has one (Vgg16Error). */
 export function errorMessage(error: unknown): string {

@@ -7,7 +7,7 @@ import {
   describeTimings,
   type LoadProgress,
   overallFraction,
-  PHASES,
+  phasesOf,
   progressText,
 } from "./load-progress";
 import { useModelStatus } from "./store";
@@ -27,7 +27,7 @@ function useNow(active: boolean, intervalMs = 250): number {
 function PhaseList({ progress, now }: { readonly progress: LoadProgress; readonly now?: number }) {
   return (
     <ol className="phases">
-      {PHASES.map((phase: LoadPhase) => {
+      {phasesOf(progress).map((phase: LoadPhase) => {
         const p = progress.phases[phase];
         const state = p?.done ? "done" : progress.current === phase ? "active" : "pending";
         return (
@@ -100,7 +100,12 @@ export function ModelLoader() {
         {loaded.phase === "ready" && (
           <>
             <p className="loader__done">
-              {describeTimings(loaded.model, loaded.progress.phases.download?.loadedBytes ?? null)}.
+              {describeTimings(
+                loaded.model,
+                loaded.progress.phases.download?.loadedBytes ?? null,
+                loaded.progress.phases.convert !== undefined,
+              )}
+              .
             </p>
             <PhaseList progress={loaded.progress} />
             {cacheNote(loaded.progress) && <p className="muted">{cacheNote(loaded.progress)}</p>}

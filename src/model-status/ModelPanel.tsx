@@ -1,12 +1,14 @@
 import { useId } from "react";
+import { isLocalModelUrl } from "../vgg16/local-files";
 import { LayerTable } from "./LayerTable";
+import { LocalModelPicker } from "./LocalModelPicker";
 import { readyText } from "./load-progress";
 import { ModelFactsList } from "./ModelFactsList";
 import { ModelLoader } from "./ModelLoader";
-import { summarizeFacts } from "./model-info";
+import { describeSource, modelUrlFromSearch, summarizeFacts } from "./model-info";
 import { NoModel } from "./NoModel";
 import { SyntheticBadge } from "./SyntheticBadge";
-import { type LoadState, type ModelStatus, useModelStatus } from "./store";
+import { absoluteUrl, type LoadState, type ModelStatus, useModelStatus } from "./store";
 
 /** The one live status for the model: what model.json says, then the worker's load, then "Ready — backend". */
 function statusText(status: ModelStatus, loaded: LoadState): string {
@@ -14,6 +16,8 @@ function statusText(status: ModelStatus, loaded: LoadState): string {
     case "idle":
     case "loading":
       return "Loading model info…";
+    case "local":
+      return `Loading the model from your files (${status.url})…`;
     case "missing":
       return `No model found at ${status.url}.`;
     case "invalid":
@@ -35,6 +39,7 @@ function statusText(status: ModelStatus, loaded: LoadState): string {
 }
 
 function statusClass(status: ModelStatus, loaded: LoadState): string {
+  if (status.phase === "local") return "found";
   if (status.phase !== "found") return status.phase;
   if (loaded.phase === "ready") return "ready";
   if (loaded.phase === "error") return "invalid";
@@ -47,7 +52,11 @@ export function ModelPanel() {
   const loaded = useModelStatus((s) => s.loaded);
   const load = useModelStatus((s) => s.load);
   const headingId = useId();
+  const switchToDefaultModel = useModelStatus((s) => s.switchToDefaultModel);
   const retry = status.phase === "idle" ? undefined : () => void load(status.url, { force: true });
+  const defaultUrl = modelUrlFromSearch(window.location.search, import.meta.env.BASE_URL);
+  const local = status.phase === "found" && isLocalModelUrl(absoluteUrl(status.url));
+  const ready = loaded.phase === "ready" ? loaded.model : null;
 
   return (
     <section className="panel model-panel" aria-labelledby={headingId}>
@@ -55,12 +64,32 @@ export function ModelPanel() {
       <p role="status" className={`model-status model-status--${statusClass(status, loaded)}`}>
         {statusText(status, loaded)}
       </p>
+      {status.phase === "local" && <ModelLoader />}
       {status.phase === "found" && (
         <>
           <ModelLoader />
+          {ready && !ready.metadata.includeTop && (
+            <p role="note" className="model-note">
+              This model has no classifier top (features only, <code>include_top=False</code>): it computes
+              VGG16 features but cannot classify images. Load a full model to get ImageNet predictions.
+            </p>
+          )}
+          {local && (
+            <p className="model-local">
+              This model came from your files ({describeSource(status.facts.metadata)}) and is kept in this
+              browser's cache.{" "}
+              <button type="button" onClick={() => void switchToDefaultModel(defaultUrl)}>
+                Use the default model
+              </button>
+            </p>
+          )}
           {status.facts.metadata.synthetic && <SyntheticBadge metadata={status.facts.metadata} />}
           <ModelFactsList url={status.url} facts={status.facts} />
           <LayerTable includeTop={status.facts.metadata.includeTop} />
+          <details className="own-model">
+            <summary>Use your own model</summary>
+            <LocalModelPicker />
+          </details>
         </>
       )}
       {(status.phase === "missing" || status.phase === "invalid") && (

@@ -1,3 +1,4 @@
+import { LocalModelPicker } from "./LocalModelPicker";
 import { DEFAULT_MODEL_PATH } from "./model-info";
 import type { ModelStatus } from "./store";
 
@@ -64,6 +65,7 @@ export function NoModel({ status, onRetry }: { readonly status: Problem; readonl
           </>
         )}
       </p>
+      <LocalModelPicker />
       {onRetry && (
         <button type="button" onClick={onRetry}>
           Check again

@@ -13,10 +13,11 @@ import type {
   LoadPhase,
 } from "../vgg16/api";
 
-export const PHASES: readonly LoadPhase[] = ["download", "upload", "warmup"];
+export const PHASES: readonly LoadPhase[] = ["download", "convert", "upload", "warmup"];
 
 export const PHASE_LABELS: Readonly<Record<LoadPhase, string>> = {
   download: "Download",
+  convert: "Reading your files",
   upload: "Weight upload",
   warmup: "Warm-up",
 };
@@ -81,11 +82,22 @@ export function applyLoadEvent(progress: LoadProgress, event: LoadEvent, now = 0
 }
 
 /** Overall 0..1 for the bar: download weighs most, then upload, then warm-up. */
-const WEIGHTS: Readonly<Record<LoadPhase, number>> = { download: 0.7, upload: 0.2, warmup: 0.1 };
+const WEIGHTS: Readonly<Record<LoadPhase, number>> = {
+  download: 0.7,
+  convert: 0.7,
+  upload: 0.2,
+  warmup: 0.1,
+};
+
+/** The phases a load goes through: a model from files is read/converted ("convert") instead of downloaded. */
+export function phasesOf(progress: LoadProgress): readonly LoadPhase[] {
+  const fromFiles = progress.phases.convert !== undefined;
+  return PHASES.filter((phase) => phase !== (fromFiles ? "download" : "convert"));
+}
 
 export function overallFraction(progress: LoadProgress): number {
   let sum = 0;
-  for (const phase of PHASES) sum += WEIGHTS[phase] * (progress.phases[phase]?.fraction ?? 0);
+  for (const phase of phasesOf(progress)) sum += WEIGHTS[phase] * (progress.phases[phase]?.fraction ?? 0);
   return Math.min(1, Math.max(0, sum));
 }
 
@@ -175,8 +187,15 @@ export function cacheNote(progress: LoadProgress): string | null {
 }
 
 /** "Loaded in 8.7 s: download 4.1 s (135 MB/s), weight upload 1.2 s, warm-up 3.4 s", or from the cache. */
-export function describeTimings(model: LoadedModel, downloadedBytes: number | null): string {
+export function describeTimings(
+  model: LoadedModel,
+  downloadedBytes: number | null,
+  fromFiles = false,
+): string {
   const t = model.timings;
+  if (fromFiles) {
+    return `Loaded in ${formatSeconds(t.totalMs)}: your files read and converted ${formatSeconds(t.downloadMs)}, weight upload ${formatSeconds(t.uploadMs)}, warm-up ${formatSeconds(t.warmupMs)}`;
+  }
   const rate = downloadedBytes !== null ? formatMBPerSecond(downloadedBytes, t.downloadMs) : null;
   const download = model.fromCache
     ? `read from the browser's cache ${formatMs(t.downloadMs)}`

@@ -6,12 +6,15 @@
 import { create } from "zustand";
 import { errorMessage, isAbort, type Vgg16Port } from "../app/client-port";
 import type { BackendChoice, LoadedModel } from "../vgg16/api";
+import { isLocalModelUrl } from "../vgg16/local-files";
 import { applyLoadEvent, type LoadProgress, NO_PROGRESS } from "./load-progress";
-import { type CachedModelJson, fetchModelInfo, type ModelFacts } from "./model-info";
+import { type CachedModelJson, describeModelJson, fetchModelInfo, type ModelFacts } from "./model-info";
 
 export type ModelStatus =
   | { readonly phase: "idle" }
   | { readonly phase: "loading"; readonly url: string }
+  /** A model given as files is being read (and converted) in the worker; `url` names the files. */
+  | { readonly phase: "local"; readonly url: string }
   | { readonly phase: "found"; readonly url: string; readonly facts: ModelFacts }
   | { readonly phase: "missing"; readonly url: string; readonly reason: string }
   | { readonly phase: "invalid"; readonly url: string; readonly problems: readonly string[] };
@@ -34,6 +37,8 @@ interface ModelStatusStore {
   readonly backend: BackendChoice;
   readonly loaded: LoadState;
   readonly cache: CacheState;
+  /** Why the last model given as files could not be loaded (names the file, and the layer when there is one). */
+  readonly fileError: string | null;
   /** Describes the model at `url`, then loads it; a no-op when that URL is already loading or loaded, unless `force`. */
   load(url: string, options?: { force?: boolean }): Promise<void>;
   /** Loads (again) the weights of the model found at status.url, on the chosen backend. */
@@ -41,6 +46,34 @@ interface ModelStatusStore {
   /** Picks another backend and reloads the model on it. */
   setBackend(backend: BackendChoice): void;
   clearCache(): Promise<void>;
+  /**
+   * Loads a model given as files (a Keras .h5, or model.json + shards) in the worker and remembers it for the
+   * next visit. On failure the previous model stays and fileError says why.
+   */
+  loadFiles(files: readonly File[]): Promise<void>;
+  /** Forgets a remembered model from files and loads `defaultUrl`. */
+  switchToDefaultModel(defaultUrl: string): Promise<void>;
+}
+
+/** localStorage key of the model from files to load on the next visit (a __local-models__ URL). */
+export const LOCAL_MODEL_KEY = "vgg16.localModelUrl";
+
+export function rememberedLocalModel(): string | null {
+  try {
+    const url = localStorage.getItem(LOCAL_MODEL_KEY);
+    return url && isLocalModelUrl(url) ? url : null;
+  } catch {
+    return null;
+  }
+}
+
+function rememberLocalModel(url: string | null): void {
+  try {
+    if (url) localStorage.setItem(LOCAL_MODEL_KEY, url);
+    else localStorage.removeItem(LOCAL_MODEL_KEY);
+  } catch {
+    // no localStorage (private mode): the model is not remembered
+  }
 }
 
 export interface ModelHooks {
@@ -76,6 +109,7 @@ export const useModelStatus = create<ModelStatusStore>()((set, get) => ({
   backend: "auto",
   loaded: { phase: "idle" },
   cache: { phase: "idle" },
+  fileError: null,
 
   async load(url, { force = false } = {}) {
     const status = get().status;
@@ -87,9 +121,19 @@ export const useModelStatus = create<ModelStatusStore>()((set, get) => ({
     set({ status: { phase: "loading", url }, loaded: { phase: "idle" } });
     try {
       const cached = hooks.cachedModelJson;
+      const local = isLocalModelUrl(absoluteUrl(url));
       const info = await fetchModelInfo(url, {
         signal: controller.signal,
         cached: cached ? () => cached(absoluteUrl(url)) : undefined,
+        // A model from files lives only in the browser's cache: no server has it.
+        ...(local
+          ? {
+              fetch: () =>
+                Promise.reject(
+                  new Error("it was loaded from your files and is no longer in this browser's cache"),
+                ),
+            }
+          : {}),
       });
       if (controller.signal.aborted) return;
       switch (info.kind) {
@@ -156,6 +200,61 @@ export const useModelStatus = create<ModelStatusStore>()((set, get) => ({
     if (backend === get().backend) return;
     set({ backend });
     void get().loadWeights();
+  },
+
+  async loadFiles(files) {
+    if (!client) return;
+    const previous = { status: get().status, loaded: get().loaded };
+    current?.abort();
+    loading?.abort();
+    const controller = new AbortController();
+    loading = controller;
+    const { backend } = get();
+    const names = files.map((f) => f.name).join(", ");
+    set({
+      status: { phase: "local", url: names },
+      loaded: { phase: "loading", backend, progress: NO_PROGRESS },
+      fileError: null,
+    });
+    try {
+      const model = await client.loadFiles(
+        files,
+        { backend },
+        (event) => {
+          if (controller.signal.aborted) return;
+          const state = get().loaded;
+          if (state.phase !== "loading") return;
+          set({ loaded: { ...state, progress: applyLoadEvent(state.progress, event, performance.now()) } });
+        },
+        controller.signal,
+      );
+      if (controller.signal.aborted) return;
+      const info = describeModelJson(model.modelJson);
+      const facts: ModelFacts =
+        info.kind === "found"
+          ? info.facts
+          : { metadata: model.metadata, weightBytes: 0, shards: 0, tensors: 0 };
+      await hooks.beforeReady?.(model).catch(() => undefined);
+      if (controller.signal.aborted) return;
+      const state = get().loaded;
+      set({
+        status: { phase: "found", url: model.modelUrl, facts },
+        loaded: { phase: "ready", model, progress: state.phase === "loading" ? state.progress : NO_PROGRESS },
+      });
+      rememberLocalModel(model.stored ? model.modelUrl : null);
+    } catch (error) {
+      if (isAbort(error, controller.signal)) return;
+      // The worker keeps (or the client reloads) the previous model: show it again, with what went wrong.
+      set({ ...previous, fileError: errorMessage(error) });
+    } finally {
+      if (loading === controller) loading = null;
+    }
+  },
+
+  async switchToDefaultModel(defaultUrl) {
+    rememberLocalModel(null);
+    set({ fileError: null });
+    await get().load(defaultUrl, { force: true });
   },
 
   async clearCache() {

@@ -49,7 +49,8 @@ export interface BackendInfo {
   readonly simd: boolean | null;
 }
 
-export type LoadPhase = "download" | "upload" | "warmup";
+/** "convert": a model given as files is read (and a Keras .h5 converted) in the worker. */
+export type LoadPhase = "download" | "convert" | "upload" | "warmup";
 
 export type LoadEvent =
   | {
@@ -84,6 +85,12 @@ export interface LoadOptions {
   readonly wasmThreadCount?: number;
 }
 
+/** Loading a model the user gave as files (a Keras .h5, or model.json + its shards). */
+export interface LoadFilesOptions {
+  readonly backend: BackendChoice;
+  readonly wasmThreadCount?: number;
+}
+
 export interface LoadedModel {
   readonly metadata: Vgg16Metadata;
   readonly backend: BackendInfo;
@@ -94,6 +101,17 @@ export interface LoadedModel {
     readonly warmupMs: number;
     readonly totalMs: number;
   };
+}
+
+export interface LoadedLocalModel extends LoadedModel {
+  /**
+   * Where the model is kept in Cache Storage (`<origin>/__local-models__/<modelId>/model.json`): load() with it
+   * reads the cache and never the network. Usable after a reload only when `stored`.
+   */
+  readonly modelUrl: string;
+  readonly stored: boolean;
+  /** The model.json (small: topology and manifest), for the UI's facts. */
+  readonly modelJson: unknown;
 }
 
 export interface ImageInput {
@@ -130,6 +148,16 @@ export interface MemoryInfo {
 export interface Vgg16WorkerApi {
   capabilities(): Promise<Capabilities>;
   load(options: LoadOptions, onEvent: (event: LoadEvent) => void): Promise<LoadedModel>;
+  /**
+   * Loads a model given as files: one Keras .h5 (converted here) or model.json with its shards (matched by base
+   * name). Kept in Cache Storage under a local URL (LoadedLocalModel.modelUrl). Errors: Vgg16Error "model-invalid"
+   * naming the file (and the layer).
+   */
+  loadFiles(
+    files: readonly File[],
+    options: LoadFilesOptions,
+    onEvent: (event: LoadEvent) => void,
+  ): Promise<LoadedLocalModel>;
   /** Streams one result per image as each batch finishes; resolves when all are done or the job is cancelled. */
   classify(
     images: readonly ImageInput[],

@@ -142,6 +142,10 @@ class FakeWorker extends EventTarget implements WorkerLike {
       async clearCache() {
         call("clearCache");
       },
+      async loadFiles() {
+        call("loadFiles");
+        throw new Error("not in this fake");
+      },
     };
   }
 

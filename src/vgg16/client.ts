@@ -22,7 +22,9 @@ import type {
   ImageInput,
   ImageResult,
   LoadEvent,
+  LoadedLocalModel,
   LoadedModel,
+  LoadFilesOptions,
   LoadOptions,
   MemoryInfo,
   Vgg16WorkerApi,
@@ -38,7 +40,9 @@ export type {
   ImageInput,
   ImageResult,
   LoadEvent,
+  LoadedLocalModel,
   LoadedModel,
+  LoadFilesOptions,
   LoadOptions,
   LoadPhase,
   MemoryInfo,
@@ -221,6 +225,38 @@ export class Vgg16Client {
           if (!job.aborted) safely(onEvent, event);
         };
         const loaded = await handle.call((api) => api.load(resolved, Comlink.proxy(forward)));
+        handle.loadedKey = key;
+        this.lastLoad = { key, options: resolved, onEvent: job.aborted ? () => undefined : onEvent };
+        return loaded;
+      },
+    });
+  }
+
+  /**
+   * Loads a model given as files (a Keras .h5, or model.json + shards), queued like load(). The worker keeps it
+   * in Cache Storage under LoadedLocalModel.modelUrl; after a crash the client reloads it from there.
+   */
+  loadFiles(
+    files: readonly File[],
+    options: LoadFilesOptions,
+    onEvent: (e: LoadEvent) => void,
+    signal?: AbortSignal,
+  ): Promise<LoadedLocalModel> {
+    const list = [...files];
+    return this.enqueue<LoadedLocalModel>({
+      kind: "load",
+      signal,
+      hangMs: this.options.hangTimeoutMs ?? LOAD_HANG_MS,
+      needsModel: false,
+      run: async (handle, job) => {
+        handle.loadedKey = null;
+        const forward = (event: LoadEvent) => {
+          job.lastActivity = Date.now();
+          if (!job.aborted) safely(onEvent, event);
+        };
+        const loaded = await handle.call((api) => api.loadFiles(list, options, Comlink.proxy(forward)));
+        const resolved: LoadOptions = { ...options, modelUrl: loaded.modelUrl };
+        const key = keyOf(resolved);
         handle.loadedKey = key;
         this.lastLoad = { key, options: resolved, onEvent: job.aborted ? () => undefined : onEvent };
         return loaded;

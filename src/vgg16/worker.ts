@@ -5,25 +5,38 @@
  * returns the loaded one; loading another replaces it.
  */
 
+import type { io } from "@tensorflow/tfjs";
 import * as tf from "@tensorflow/tfjs";
 import * as Comlink from "comlink";
+import type { Vgg16Metadata } from "../model/metadata";
 import type {
+  BackendInfo,
   Capabilities,
   ClassifyOptions,
   ImageInput,
   ImageResult,
   LoadEvent,
+  LoadedLocalModel,
   LoadedModel,
+  LoadFilesOptions,
   LoadOptions,
   MemoryInfo,
   Vgg16WorkerApi,
 } from "./api";
 import { activeBackend, initBackend } from "./backends";
 import { measureCapabilities } from "./capabilities";
+import { convertH5File } from "./convert-file";
 import { type DecodedInput, decodeForVgg16, releaseDecodeCanvas } from "./decode-image";
 import { errorMessage, installErrorTransfer, Vgg16Error } from "./errors";
 import { buildGraphModel, outputName, predictBatch, warmUp } from "./graph";
-import { clearModelCache, fetchModelFiles } from "./model-files";
+import { isLocalModelUrl, localModelUrl, matchShards, modelFileSet, storeLocalModel } from "./local-files";
+import {
+  clearModelCache,
+  fetchModelFiles,
+  type ModelFiles,
+  manifestTotalBytes,
+  parseModelJson,
+} from "./model-files";
 
 installErrorTransfer();
 
@@ -89,8 +102,32 @@ async function loadModel(options: LoadOptions, emit: Emit): Promise<LoadedModel>
   const caps = await measureCapabilities();
   const backend = await initBackend(options.backend, caps, options.wasmThreadCount);
 
-  const files = await fetchModelFiles(url, { fetch: self.fetch.bind(self), caches: cacheStorage(), emit });
+  const files = await fetchModelFiles(url, { fetch: localAwareFetch, caches: cacheStorage(), emit });
+  return uploadAndWarm(files, backend, keyOf(options), started, emit);
+}
 
+/** Local models (__local-models__) live only in Cache Storage: never ask a server for them. */
+const localAwareFetch: typeof fetch = (input, init) => {
+  const url = input instanceof Request ? input.url : String(input);
+  if (isLocalModelUrl(url)) {
+    return Promise.reject(
+      new Error(
+        "this model was loaded from your files and is no longer in the browser's cache; load its files again",
+      ),
+    );
+  }
+  return self.fetch(input, init);
+};
+
+/** The shared tail of every load: weights to tensors ("upload"), one warm-up run; becomes the current model. */
+async function uploadAndWarm(
+  files: ModelFiles,
+  backend: BackendInfo,
+  key: string,
+  started: number,
+  emit: Emit,
+): Promise<LoadedModel> {
+  const url = files.url;
   // A different model replaces the loaded one: free it before uploading the new weights.
   if (current) {
     current.model.dispose();
@@ -133,8 +170,139 @@ async function loadModel(options: LoadOptions, emit: Emit): Promise<LoadedModel>
       totalMs: performance.now() - started,
     },
   };
-  current = { key: keyOf(options), model, info };
+  current = { key, model, info };
   return info;
+}
+
+/** A Uint8Array's bytes as an ArrayBuffer of exactly that length (no copy when it is the whole buffer). */
+function exactBuffer(bytes: Uint8Array): ArrayBuffer {
+  if (
+    bytes.byteOffset === 0 &&
+    bytes.byteLength === bytes.buffer.byteLength &&
+    bytes.buffer instanceof ArrayBuffer
+  ) {
+    return bytes.buffer;
+  }
+  return bytes.slice().buffer as ArrayBuffer;
+}
+
+/** Reads the files (converting a .h5), keeps them in Cache Storage under a local URL, then uploads and warms up. */
+async function loadModelFiles(
+  files: readonly File[],
+  options: LoadFilesOptions,
+  emit: Emit,
+): Promise<LoadedLocalModel> {
+  const started = performance.now();
+  const set = modelFileSet(files);
+  if (!set) {
+    throw new Vgg16Error(
+      "model-invalid",
+      `None of ${files.map((f) => f.name).join(", ") || "the files"} is a model: give a Keras .h5 file, or a model.json with its .bin files.`,
+    );
+  }
+  const caps = await measureCapabilities();
+  const backend = await initBackend(options.backend, caps, options.wasmThreadCount);
+
+  const convertStart = performance.now();
+  const progress = (fraction: number) =>
+    emit({ type: "phase", phase: "convert", fraction, elapsedMs: performance.now() - convertStart });
+  progress(0);
+  let modelJson: io.ModelJSON;
+  let metadata: Vgg16Metadata;
+  let buffers: ArrayBuffer[];
+  let jsonName: string;
+  if (set.kind === "h5") {
+    const artifacts = await convertH5File(set.file, progress);
+    const parsed = parseModelJson(set.file.name, JSON.stringify(artifacts.modelJson));
+    modelJson = parsed.modelJson;
+    metadata = parsed.metadata;
+    buffers = artifacts.shards.map(exactBuffer);
+    jsonName = set.file.name;
+  } else {
+    jsonName = set.modelJson.name;
+    const parsed = parseModelJson(jsonName, await set.modelJson.text());
+    modelJson = parsed.modelJson;
+    metadata = parsed.metadata;
+    const shardFiles = matchShards(jsonName, modelJson.weightsManifest, set.others);
+    buffers = [];
+    for (const [i, shard] of shardFiles.entries()) {
+      buffers.push(await shard.arrayBuffer());
+      progress((i + 1) / shardFiles.length);
+    }
+  }
+  const weightSpecs = modelJson.weightsManifest.flatMap((group) => group.weights);
+  let totalBytes: number;
+  try {
+    totalBytes = manifestTotalBytes(modelJson.weightsManifest);
+  } catch (error) {
+    throw new Vgg16Error("model-invalid", `${jsonName}: ${errorMessage(error)}`, { cause: error });
+  }
+  const loadedBytes = buffers.reduce((sum, b) => sum + b.byteLength, 0);
+  if (loadedBytes !== totalBytes) {
+    throw new Vgg16Error(
+      "model-invalid",
+      `${jsonName}: the weight files hold ${loadedBytes} bytes but the manifest describes ${totalBytes}`,
+    );
+  }
+  progress(1);
+  const convertMs = performance.now() - convertStart;
+
+  const url = localModelUrl(self.location.origin, metadata.modelId);
+  const problem = await storeLocalModel(
+    cacheStorage(),
+    url,
+    JSON.stringify(modelJson),
+    modelJson.weightsManifest,
+    metadata.modelId,
+    buffers,
+  );
+  emit({
+    type: "cache",
+    hit: false,
+    modelId: metadata.modelId,
+    stored: problem === null,
+    ...(problem === null ? {} : { reason: problem }),
+  });
+
+  const modelFiles: ModelFiles = {
+    url,
+    modelJson,
+    metadata,
+    weightSpecs,
+    weightData: buffers,
+    totalBytes,
+    fromCache: false,
+    downloadMs: convertMs,
+  };
+  const key = keyOf({ modelUrl: url, backend: options.backend, wasmThreadCount: options.wasmThreadCount });
+  const info = await uploadAndWarm(modelFiles, backend, key, started, emit);
+  const { weightsManifest, ...rest } = modelJson;
+  return { ...info, modelUrl: url, stored: problem === null, modelJson: { ...rest, weightsManifest } };
+}
+
+/** One load at a time: a files load waits for any other to settle. */
+async function loadFiles(
+  files: readonly File[],
+  options: LoadFilesOptions,
+  onEvent: (event: LoadEvent) => void,
+): Promise<LoadedLocalModel> {
+  const sink = callbackSink(onEvent);
+  try {
+    while (inflight) await inflight.promise.catch(() => undefined);
+    const listeners = new Set<Emit>([sink.send]);
+    const promise = loadModelFiles(files, options, (event) => {
+      for (const listener of listeners) listener(event);
+    });
+    inflight = { key: `files:${Math.random()}`, promise, listeners };
+    try {
+      return await promise;
+    } finally {
+      inflight = null;
+    }
+  } finally {
+    await sink.flush();
+    sink.release();
+  }
 }
 
 async function load(options: LoadOptions, onEvent: (event: LoadEvent) => void): Promise<LoadedModel> {
@@ -237,6 +405,7 @@ const api: Vgg16WorkerApi = {
     return measureCapabilities();
   },
   load,
+  loadFiles,
   classify,
   cancel(jobId: string): void {
     cancelled.add(jobId);
