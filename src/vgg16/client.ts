@@ -159,6 +159,14 @@ class WorkerHandle {
 
 type JobKind = "load" | "classify" | "clear" | "restore";
 
+/** Passes a load's events on while the job is live; each event also counts as activity for the hang watchdog. */
+function loadEventForwarder(job: Job, onEvent: (e: LoadEvent) => void): (e: LoadEvent) => void {
+  return Comlink.proxy((event: LoadEvent) => {
+    job.lastActivity = Date.now();
+    if (!job.aborted) safely(onEvent, event);
+  });
+}
+
 interface Job {
   readonly id: string;
   readonly kind: JobKind;
@@ -220,11 +228,7 @@ export class Vgg16Client {
       needsModel: false,
       run: async (handle, job) => {
         handle.loadedKey = null;
-        const forward = (event: LoadEvent) => {
-          job.lastActivity = Date.now();
-          if (!job.aborted) safely(onEvent, event);
-        };
-        const loaded = await handle.call((api) => api.load(resolved, Comlink.proxy(forward)));
+        const loaded = await handle.call((api) => api.load(resolved, loadEventForwarder(job, onEvent)));
         handle.loadedKey = key;
         this.lastLoad = { key, options: resolved, onEvent: job.aborted ? () => undefined : onEvent };
         return loaded;
@@ -250,11 +254,9 @@ export class Vgg16Client {
       needsModel: false,
       run: async (handle, job) => {
         handle.loadedKey = null;
-        const forward = (event: LoadEvent) => {
-          job.lastActivity = Date.now();
-          if (!job.aborted) safely(onEvent, event);
-        };
-        const loaded = await handle.call((api) => api.loadFiles(list, options, Comlink.proxy(forward)));
+        const loaded = await handle.call((api) =>
+          api.loadFiles(list, options, loadEventForwarder(job, onEvent)),
+        );
         const resolved: LoadOptions = { ...options, modelUrl: loaded.modelUrl };
         const key = keyOf(resolved);
         handle.loadedKey = key;
