@@ -4,8 +4,15 @@
  * serialisable outcomes (errors as {name, message, code}).
  * Built into dist/ as e2e/harness/worker-harness.html (vite.config.ts).
  */
+import type { Preprocessing } from "../../src/transfer/feature-cache";
 import {
+  type EvaluateRequest,
+  type EvaluationResult,
+  type ExtractProgress,
+  type FeatureResult,
   getVgg16Client,
+  type HeadExport,
+  type HeadState,
   type ImageInput,
   type ImageResult,
   isVgg16Error,
@@ -13,6 +20,10 @@ import {
   type LoadedModel,
   type LoadOptions,
   type ResizeMode,
+  type TrainEvent,
+  type TrainRequest,
+  type TrainSummary,
+  type TryResult,
 } from "../../src/vgg16/client";
 
 export interface HarnessFile {
@@ -72,6 +83,9 @@ export interface TimedResult {
   readonly at: number;
 }
 
+/** The last exportHead() result, kept in the page (ArrayBuffers do not travel well through page.evaluate). */
+let exported: HeadExport | null = null;
+
 const harness = {
   client,
   state,
@@ -103,6 +117,55 @@ const harness = {
     );
     return { outcome, results };
   },
+  async extractFeatures(
+    files: readonly HarnessFile[],
+    options: { batchSize?: number; preprocessing?: Preprocessing } = {},
+  ): Promise<{ outcome: Outcome<void>; results: { result: FeatureResult; progress: ExtractProgress }[] }> {
+    const images = toImages(files);
+    const results: { result: FeatureResult; progress: ExtractProgress }[] = [];
+    const outcome = await timed(() =>
+      client.extractFeatures(images, options, (result, progress) => results.push({ result, progress })),
+    );
+    return { outcome, results };
+  },
+  async trainHead(
+    request: Omit<TrainRequest, "jobId">,
+    options: { abortAfterBatches?: number } = {},
+  ): Promise<{ outcome: Outcome<TrainSummary>; events: TrainEvent[] }> {
+    const events: TrainEvent[] = [];
+    const controller = new AbortController();
+    let batches = 0;
+    const outcome = await timed(() =>
+      client.trainHead(
+        request,
+        (event) => {
+          events.push(event);
+          if (event.type === "batch" && ++batches === options.abortAfterBatches) controller.abort();
+        },
+        controller.signal,
+      ),
+    );
+    return { outcome, events };
+  },
+  evaluateHead: (request: EvaluateRequest): Promise<Outcome<EvaluationResult>> =>
+    timed(() => client.evaluateHead(request)),
+  tryHead: (files: readonly HarnessFile[], preprocessing: Preprocessing): Promise<Outcome<TryResult[]>> =>
+    timed(() => client.tryHead(toImages(files), preprocessing)),
+  /** Exports the head and keeps it in the page; returns its size. */
+  exportHead: (): Promise<Outcome<{ weightBytes: number; modelJson: unknown } | null>> =>
+    timed(async () => {
+      exported = await client.exportHead();
+      return exported ? { weightBytes: exported.weightData.byteLength, modelJson: exported.modelJson } : null;
+    }),
+  /** Imports the head exportHead() kept. */
+  importHead: (): Promise<Outcome<void>> =>
+    timed(async () => {
+      if (!exported) throw new Error("nothing exported yet");
+      await client.importHead(exported);
+    }),
+  headState: (): Promise<Outcome<HeadState | null>> => timed(() => client.headState()),
+  featureCacheInfo: () => timed(() => client.featureCacheInfo()),
+  clearFeatureCache: () => timed(() => client.clearFeatureCache()),
   memory: () => client.memory(),
   capabilities: () => client.capabilities(),
   clearCache: () => timed(() => client.clearCache()),

@@ -85,7 +85,9 @@ export type EvaluationResult = Omit<Evaluation, "predictions" | "predictedLabels
 export interface TryResult {
   readonly id: string;
   readonly ok: boolean;
+  /** The predicted class index. */
   readonly label?: number;
+  /** The head's probability for `label` (its confidence in the prediction). */
   readonly probability?: number;
   readonly error?: string;
 }
@@ -94,6 +96,15 @@ export interface TryResult {
 export interface HeadExport {
   readonly modelJson: unknown;
   readonly weightData: ArrayBuffer;
+}
+
+/** The head the worker holds (restored lazily from IndexedDB after a reload), for the UI. */
+export interface HeadState {
+  readonly classes: readonly string[];
+  readonly history: readonly EpochLogs[];
+  readonly config: HeadConfig;
+  /** The conv base the head was trained on (its features only fit that base); null for a foreign import. */
+  readonly modelId: string | null;
 }
 
 export interface TransferWorkerApi {
@@ -113,4 +124,6 @@ export interface TransferWorkerApi {
     readonly problem: string | null;
   }>;
   clearFeatureCache(): Promise<void>;
+  /** The current head (trained, imported, or restored from IndexedDB), or null when there is none. */
+  headState(): Promise<HeadState | null>;
 }

@@ -18,6 +18,21 @@
 import * as Comlink from "comlink";
 import type { ResizeMode } from "../preprocess/preprocess";
 import type {
+  EvaluateRequest,
+  EvaluationResult,
+  ExtractProgress,
+  FeatureResult,
+  HeadExport,
+  HeadState,
+  LessonImage,
+  TrainEvent,
+  TrainRequest,
+  TrainSummary,
+  TransferWorkerApi,
+  TryResult,
+} from "../transfer/api";
+import type { Preprocessing } from "../transfer/feature-cache";
+import type {
   Capabilities,
   ImageInput,
   ImageResult,
@@ -31,6 +46,19 @@ import type {
 } from "./api";
 import { abortError, errorMessage, installErrorTransfer, isVgg16Error, Vgg16Error } from "./errors";
 
+export type {
+  EvaluateRequest,
+  EvaluationResult,
+  ExtractProgress,
+  FeatureResult,
+  HeadExport,
+  HeadState,
+  LessonImage,
+  TrainEvent,
+  TrainRequest,
+  TrainSummary,
+  TryResult,
+} from "../transfer/api";
 export type {
   BackendChoice,
   BackendDecision,
@@ -80,6 +108,11 @@ const SMALL_CALL_HANG_MS = 60_000;
 /** More crashes than this within a minute: stop restarting the worker eagerly (a broken build, not bad luck). */
 const MAX_CRASHES_PER_MINUTE = 4;
 
+/** What the worker exposes: the classifier's API and the transfer-learning one. */
+type WorkerApi = Vgg16WorkerApi & TransferWorkerApi;
+
+const TRANSFER_HANG_MS = 5 * 60_000;
+
 function defaultWorker(): WorkerLike {
   return new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
 }
@@ -115,7 +148,7 @@ function safely<A extends unknown[]>(fn: ((...args: A) => unknown) | undefined, 
 }
 
 class WorkerHandle {
-  readonly api: Comlink.Remote<Vgg16WorkerApi>;
+  readonly api: Comlink.Remote<WorkerApi>;
   /** Rejects with Vgg16Error "worker-crashed" once this worker is given up. */
   readonly dead: Promise<never>;
   alive = true;
@@ -136,11 +169,11 @@ class WorkerHandle {
     endpoint.addEventListener("messageerror", () =>
       onCrash(this, "a message from the worker could not be read"),
     );
-    this.api = Comlink.wrap<Vgg16WorkerApi>(endpoint);
+    this.api = Comlink.wrap<WorkerApi>(endpoint);
   }
 
   /** A worker call that also fails as soon as this worker is given up. */
-  call<T>(fn: (api: Comlink.Remote<Vgg16WorkerApi>) => Promise<T>): Promise<T> {
+  call<T>(fn: (api: Comlink.Remote<WorkerApi>) => Promise<T>): Promise<T> {
     if (!this.alive) return this.dead;
     return Promise.race([fn(this.api), this.dead]);
   }
@@ -157,7 +190,7 @@ class WorkerHandle {
   }
 }
 
-type JobKind = "load" | "classify" | "clear" | "restore";
+type JobKind = "load" | "classify" | "clear" | "restore" | "extract" | "train" | "transfer";
 
 /** Passes a load's events on while the job is live; each event also counts as activity for the hang watchdog. */
 function loadEventForwarder(job: Job, onEvent: (e: LoadEvent) => void): (e: LoadEvent) => void {
@@ -175,6 +208,10 @@ interface Job {
   /** Whether the worker must hold the last loaded model before run(). */
   readonly needsModel: boolean;
   readonly run: (handle: WorkerHandle, job: Job) => Promise<unknown>;
+  /** False: a crash fails the job with "worker-crashed" instead of re-running it on a fresh worker. */
+  readonly retry?: boolean;
+  /** True: an abort of the running job cancels it in the worker and the job resolves with what it returns. */
+  readonly resolveOnAbort?: boolean;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
   aborted: boolean;
@@ -307,6 +344,142 @@ export class Vgg16Client {
     });
   }
 
+  // ---- transfer learning (src/transfer/api.ts) ---------------------------------------------------------------
+
+  /**
+   * Computes (or finds cached) conv-base features for each image, queued like classify(): one result per image
+   * with running progress; an abort stops between batches and rejects with an AbortError; after a worker crash
+   * the images not reported yet are done again on the fresh worker.
+   */
+  extractFeatures(
+    images: readonly LessonImage[],
+    options: { batchSize?: number; preprocessing?: Preprocessing },
+    onResult: (result: FeatureResult, progress: ExtractProgress) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const internal: LessonImage[] = images.map((image, i) => ({
+      id: String(i),
+      name: image.name,
+      blob: image.blob,
+    }));
+    const reported = new Set<number>();
+    const batchSize = options.batchSize ?? 4;
+    const total = images.length;
+    return this.enqueue<void>({
+      kind: "extract",
+      signal,
+      hangMs: this.options.hangTimeoutMs ?? CLASSIFY_HANG_BASE_MS + batchSize * CLASSIFY_HANG_PER_IMAGE_MS,
+      needsModel: true,
+      run: async (handle, job) => {
+        const remaining = internal.filter((_, i) => !reported.has(i));
+        if (remaining.length === 0) return;
+        // Progress counts over the whole request, also when a re-run after a crash sees only part of it.
+        const before = reported.size;
+        const forward = (result: FeatureResult, progress: ExtractProgress) => {
+          job.lastActivity = Date.now();
+          const i = Number(result.id);
+          const original = images[i];
+          if (!original || reported.has(i)) return;
+          reported.add(i);
+          safely(
+            onResult,
+            { ...result, id: original.id },
+            { ...progress, done: before + progress.done, total },
+          );
+        };
+        await handle.call((api) =>
+          api.extractFeatures(
+            remaining,
+            {
+              jobId: job.id,
+              batchSize,
+              ...(options.preprocessing ? { preprocessing: options.preprocessing } : {}),
+            },
+            Comlink.proxy(forward),
+          ),
+        );
+      },
+    });
+  }
+
+  /**
+   * Trains the head on extracted features, queued. An abort stops at the end of the current batch and the call
+   * resolves with `stopped: true` (what was learned is kept). A worker crash is not re-run: it rejects with
+   * Vgg16Error "worker-crashed".
+   */
+  trainHead(
+    request: Omit<TrainRequest, "jobId">,
+    onEvent: (event: TrainEvent) => void,
+    signal?: AbortSignal,
+  ): Promise<TrainSummary> {
+    return this.enqueue<TrainSummary>({
+      kind: "train",
+      signal,
+      hangMs: this.options.hangTimeoutMs ?? TRANSFER_HANG_MS,
+      needsModel: true,
+      retry: false,
+      resolveOnAbort: true,
+      run: (handle, job) => {
+        const forward = (event: TrainEvent) => {
+          job.lastActivity = Date.now();
+          safely(onEvent, event);
+        };
+        return handle.call((api) => api.trainHead({ ...request, jobId: job.id }, Comlink.proxy(forward)));
+      },
+    });
+  }
+
+  evaluateHead(request: EvaluateRequest, signal?: AbortSignal): Promise<EvaluationResult> {
+    return this.transferJob((api) => api.evaluateHead(request), signal, true);
+  }
+
+  /** Classifies images with the conv base + the head (label and its probability per image). */
+  tryHead(
+    images: readonly LessonImage[],
+    preprocessing: Preprocessing,
+    signal?: AbortSignal,
+  ): Promise<TryResult[]> {
+    const list = images.map((image) => ({ id: image.id, name: image.name, blob: image.blob }));
+    return this.transferJob((api) => api.tryHead(list, preprocessing), signal, true);
+  }
+
+  /** The head as model.json + weights (null when there is none). */
+  exportHead(signal?: AbortSignal): Promise<HeadExport | null> {
+    return this.transferJob((api) => api.exportHead(), signal, false);
+  }
+
+  /** Replaces the head with an exported one (also saved in IndexedDB). */
+  importHead(artifacts: HeadExport, signal?: AbortSignal): Promise<void> {
+    return this.transferJob((api) => api.importHead(artifacts), signal, false);
+  }
+
+  clearFeatureCache(): Promise<void> {
+    return this.transferJob((api) => api.clearFeatureCache(), undefined, false);
+  }
+
+  featureCacheInfo(): Promise<{ entries: number; bytes: number; problem: string | null }> {
+    return this.direct((api) => api.featureCacheInfo());
+  }
+
+  /** The worker's head (restored from IndexedDB after a reload), or null. */
+  headState(): Promise<HeadState | null> {
+    return this.direct((api) => api.headState());
+  }
+
+  private transferJob<T>(
+    fn: (api: Comlink.Remote<WorkerApi>) => Promise<T>,
+    signal: AbortSignal | undefined,
+    needsModel: boolean,
+  ): Promise<T> {
+    return this.enqueue<T>({
+      kind: "transfer",
+      signal,
+      hangMs: this.options.hangTimeoutMs ?? TRANSFER_HANG_MS,
+      needsModel,
+      run: (handle) => handle.call(fn),
+    });
+  }
+
   memory(): Promise<MemoryInfo> {
     return this.direct((api) => api.memory());
   }
@@ -325,7 +498,7 @@ export class Vgg16Client {
   async crashWorkerForTesting(delayMs = 0): Promise<void> {
     const handle = this.ensureHandle();
     // Comlink proxies every property, so the optional method is callable on a worker that has it.
-    const crash = (api: Comlink.Remote<Vgg16WorkerApi>) =>
+    const crash = (api: Comlink.Remote<WorkerApi>) =>
       (api.crashForTesting as unknown as (ms: number) => Promise<void>)(delayMs);
     await handle.call(crash);
   }
@@ -385,7 +558,7 @@ export class Vgg16Client {
   }
 
   /** Small calls that bypass the queue (answered between batches); retried once on a fresh worker after a crash. */
-  private async direct<T>(fn: (api: Comlink.Remote<Vgg16WorkerApi>) => Promise<T>): Promise<T> {
+  private async direct<T>(fn: (api: Comlink.Remote<WorkerApi>) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const handle = this.ensureHandle();
       try {
@@ -398,7 +571,7 @@ export class Vgg16Client {
   }
 
   private enqueue<T>(
-    spec: Pick<Job, "kind" | "signal" | "hangMs" | "needsModel" | "run">,
+    spec: Pick<Job, "kind" | "signal" | "hangMs" | "needsModel" | "run" | "retry" | "resolveOnAbort">,
     front = false,
   ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -443,7 +616,7 @@ export class Vgg16Client {
       return;
     }
     if (this.running !== job) return;
-    if (job.kind === "classify") {
+    if (job.kind === "classify" || job.kind === "extract" || job.kind === "train") {
       // Stops before the next batch; the job then rejects with an AbortError.
       const handle = job.handle;
       if (handle?.alive) void handle.call((api) => api.cancel(job.id)).catch(() => undefined);
@@ -465,7 +638,10 @@ export class Vgg16Client {
       this.pump();
     };
     this.execute(job).then(
-      (value) => finish(() => (job.aborted ? job.reject(abortError(job.signal)) : job.resolve(value))),
+      (value) =>
+        finish(() =>
+          job.aborted && !job.resolveOnAbort ? job.reject(abortError(job.signal)) : job.resolve(value),
+        ),
       (error: unknown) => finish(() => job.reject(job.aborted ? abortError(job.signal) : error)),
     );
   }
@@ -482,6 +658,7 @@ export class Vgg16Client {
         return await this.watch(handle, job, () => job.run(handle, job));
       } catch (error) {
         const crashed = isVgg16Error(error, "worker-crashed");
+        if (crashed && job.retry === false) throw error;
         if (crashed && !job.aborted && !this.disposed && restarts < maxRestarts) {
           restarts++;
           continue;

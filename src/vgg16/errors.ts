@@ -24,7 +24,13 @@ export type Vgg16ErrorCode =
   /** Cache Storage could not be read or cleared. */
   | "cache-failed"
   /** The client was disposed. */
-  | "disposed";
+  | "disposed"
+  /** Transfer learning: some samples have no extracted features (extract them first). */
+  | "features-missing"
+  /** Transfer learning: training hit NaN/Infinity (HeadTrainingError) or bad input; the message explains. */
+  | "training-failed"
+  /** Transfer learning: evaluate/try before any head was trained or imported. */
+  | "no-head";
 
 export class Vgg16Error extends Error {
   readonly code: Vgg16ErrorCode;

@@ -9,6 +9,8 @@ import type { io } from "@tensorflow/tfjs";
 import * as tf from "@tensorflow/tfjs";
 import * as Comlink from "comlink";
 import type { Vgg16Metadata } from "../model/metadata";
+import type { TransferWorkerApi } from "../transfer/api";
+import { createTransferApi } from "../transfer/worker-side";
 import type {
   BackendInfo,
   Capabilities,
@@ -24,6 +26,7 @@ import type {
   Vgg16WorkerApi,
 } from "./api";
 import { activeBackend, initBackend } from "./backends";
+import { callbackSink } from "./callback-sink";
 import { measureCapabilities } from "./capabilities";
 import { convertH5File } from "./convert-file";
 import { type DecodedInput, decodeForVgg16, releaseDecodeCanvas } from "./decode-image";
@@ -58,27 +61,6 @@ let inflight: {
 const cancelled = new Set<string>();
 
 type Emit = (event: LoadEvent) => void;
-
-/** Calls a Comlink-proxied callback; collects the message promises so a call can wait for them before returning. */
-function callbackSink<T>(callback: (value: T) => unknown) {
-  const pending: Promise<unknown>[] = [];
-  return {
-    send(value: T): void {
-      pending.push(Promise.resolve(callback(value)).catch(() => undefined));
-    },
-    async flush(): Promise<void> {
-      await Promise.all(pending.splice(0));
-    },
-    release(): void {
-      const release = (callback as unknown as { [Comlink.releaseProxy]?: () => void })[Comlink.releaseProxy];
-      try {
-        release?.call(callback);
-      } catch {
-        // not a proxy, or already released
-      }
-    },
-  };
-}
 
 function cacheStorage(): CacheStorage | null {
   try {
@@ -400,7 +382,13 @@ async function classify(
   }
 }
 
-const api: Vgg16WorkerApi = {
+const transfer = createTransferApi({
+  current: () => (current ? { model: current.model, metadata: current.info.metadata } : null),
+  cancelled,
+});
+
+const api: Vgg16WorkerApi & TransferWorkerApi = {
+  ...transfer,
   capabilities(): Promise<Capabilities> {
     return measureCapabilities();
   },
