@@ -4,7 +4,6 @@
  * stopped: true), no re-run of training after a crash, and the re-run of
  * extractFeatures for the images not reported yet.
  */
-import * as Comlink from "comlink";
 import { afterEach, describe, expect, it } from "vitest";
 import type {
   ExtractOptions,
@@ -15,8 +14,9 @@ import type {
   TrainRequest,
 } from "../transfer/api";
 import { defaultHeadConfig } from "../transfer/head";
-import { type LoadOptions, Vgg16Client, type WorkerLike } from "./client";
+import { type LoadOptions, Vgg16Client } from "./client";
 import { isVgg16Error } from "./errors";
+import { MessagePortWorker } from "./test-fakes";
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -25,16 +25,9 @@ interface Behaviour {
   crashAfter?: number;
 }
 
-class FakeWorker extends EventTarget implements WorkerLike {
-  private readonly port: MessagePort;
-  private readonly inner: MessagePort;
-  terminated = false;
-
+class FakeWorker extends MessagePortWorker {
   constructor(calls: string[], behaviour: Behaviour, index: number) {
     super();
-    const channel = new MessageChannel();
-    this.port = channel.port1;
-    this.inner = channel.port2;
     const cancelled = new Set<string>();
     let sent = 0;
     const crashNow = () => index === 0 && behaviour.crashAfter !== undefined && sent >= behaviour.crashAfter;
@@ -44,84 +37,52 @@ class FakeWorker extends EventTarget implements WorkerLike {
       this.dispatchEvent(event);
       return new Promise<never>(() => undefined);
     };
-    Comlink.expose(
-      {
-        async load(options: LoadOptions) {
-          calls.push(`w${index}:load ${options.modelUrl}`);
-          return { metadata: { modelId: "fake" } };
-        },
-        cancel(jobId: string) {
-          calls.push(`w${index}:cancel`);
-          cancelled.add(jobId);
-        },
-        async extractFeatures(
-          images: readonly LessonImage[],
-          options: ExtractOptions,
-          onResult: (r: FeatureResult, p: ExtractProgress) => void,
-        ) {
-          calls.push(`w${index}:extract ${images.map((i) => i.id).join(",")}`);
-          let done = 0;
-          for (const image of images) {
-            if (cancelled.has(options.jobId)) break;
+    this.expose({
+      async load(options: LoadOptions) {
+        calls.push(`w${index}:load ${options.modelUrl}`);
+        return { metadata: { modelId: "fake" } };
+      },
+      cancel(jobId: string) {
+        calls.push(`w${index}:cancel`);
+        cancelled.add(jobId);
+      },
+      async extractFeatures(
+        images: readonly LessonImage[],
+        options: ExtractOptions,
+        onResult: (r: FeatureResult, p: ExtractProgress) => void,
+      ) {
+        calls.push(`w${index}:extract ${images.map((i) => i.id).join(",")}`);
+        let done = 0;
+        for (const image of images) {
+          if (cancelled.has(options.jobId)) break;
+          await sleep(2);
+          if (crashNow()) return crash();
+          sent++;
+          done++;
+          await onResult(
+            { id: image.id, ok: true, contentHash: `h${image.id}`, cached: false },
+            { done, total: images.length, imagesPerSecond: 1, cacheHits: 0 },
+          );
+        }
+      },
+      async trainHead(request: TrainRequest, onEvent: (e: TrainEvent) => void) {
+        calls.push(`w${index}:train`);
+        const history = [];
+        for (let epoch = 0; epoch < request.config.epochs; epoch++) {
+          for (let batch = 0; batch < 3; batch++) {
             await sleep(2);
             if (crashNow()) return crash();
             sent++;
-            done++;
-            await onResult(
-              { id: image.id, ok: true, contentHash: `h${image.id}`, cached: false },
-              { done, total: images.length, imagesPerSecond: 1, cacheHits: 0 },
-            );
+            await onEvent({ type: "batch", epoch, batch, batchesPerEpoch: 3, loss: 1, acc: 0.5 });
+            if (cancelled.has(request.jobId)) return { history, stopped: true, seed: 1, seconds: 0 };
           }
-        },
-        async trainHead(request: TrainRequest, onEvent: (e: TrainEvent) => void) {
-          calls.push(`w${index}:train`);
-          const history = [];
-          for (let epoch = 0; epoch < request.config.epochs; epoch++) {
-            for (let batch = 0; batch < 3; batch++) {
-              await sleep(2);
-              if (crashNow()) return crash();
-              sent++;
-              await onEvent({ type: "batch", epoch, batch, batchesPerEpoch: 3, loss: 1, acc: 0.5 });
-              if (cancelled.has(request.jobId)) return { history, stopped: true, seed: 1, seconds: 0 };
-            }
-            const logs = { epoch: epoch + 1, loss: 1, acc: 0.5, val_loss: null, val_acc: null };
-            history.push(logs);
-            await onEvent({ type: "epoch", logs, secondsPerEpoch: 0.01 });
-          }
-          return { history, stopped: false, seed: 1, seconds: 0 };
-        },
+          const logs = { epoch: epoch + 1, loss: 1, acc: 0.5, val_loss: null, val_acc: null };
+          history.push(logs);
+          await onEvent({ type: "epoch", logs, secondsPerEpoch: 0.01 });
+        }
+        return { history, stopped: false, seed: 1, seconds: 0 };
       },
-      this.inner,
-    );
-  }
-
-  postMessage(message: unknown, transfer?: Transferable[] | StructuredSerializeOptions): void {
-    if (this.terminated) return;
-    this.port.postMessage(message, transfer as Transferable[]);
-  }
-
-  override addEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: object,
-  ): void {
-    if (type === "message") this.port.addEventListener(type, listener as EventListener, options);
-    else super.addEventListener(type, listener, options);
-  }
-
-  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null): void {
-    if (type === "message") this.port.removeEventListener(type, listener as EventListener);
-    else super.removeEventListener(type, listener);
-  }
-
-  start(): void {
-    this.port.start();
-  }
-
-  terminate(): void {
-    this.terminated = true;
-    this.port.close();
-    this.inner.close();
+    });
   }
 }
 

@@ -3,7 +3,6 @@
  * workers: a Vgg16WorkerApi implementation exposed with Comlink over a
  * MessageChannel in this process.
  */
-import * as Comlink from "comlink";
 import { afterEach, describe, expect, it } from "vitest";
 import type {
   ClassifyOptions,
@@ -14,8 +13,9 @@ import type {
   LoadOptions,
   Vgg16WorkerApi,
 } from "./api";
-import { Vgg16Client, type WorkerLike } from "./client";
+import { Vgg16Client } from "./client";
 import { Vgg16Error } from "./errors";
+import { MessagePortWorker } from "./test-fakes";
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -46,10 +46,7 @@ class Log {
   readonly workers: FakeWorker[] = [];
 }
 
-class FakeWorker extends EventTarget implements WorkerLike {
-  private readonly port: MessagePort;
-  private readonly inner: MessagePort;
-  terminated = false;
+class FakeWorker extends MessagePortWorker {
   resultsSent = 0;
 
   constructor(
@@ -57,10 +54,7 @@ class FakeWorker extends EventTarget implements WorkerLike {
     private readonly behaviour: FakeBehaviour,
   ) {
     super();
-    const channel = new MessageChannel();
-    this.port = channel.port1;
-    this.inner = channel.port2;
-    Comlink.expose(this.api(), this.inner);
+    this.expose(this.api());
     log.workers.push(this);
   }
 
@@ -153,35 +147,6 @@ class FakeWorker extends EventTarget implements WorkerLike {
     const event = new Event("error") as Event & { message: string };
     event.message = message;
     this.dispatchEvent(event);
-  }
-
-  postMessage(message: unknown, transfer?: Transferable[] | StructuredSerializeOptions): void {
-    if (this.terminated) return;
-    this.port.postMessage(message, transfer as Transferable[]);
-  }
-
-  override addEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: object,
-  ): void {
-    if (type === "message") this.port.addEventListener(type, listener as EventListener, options);
-    else super.addEventListener(type, listener, options);
-  }
-
-  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null): void {
-    if (type === "message") this.port.removeEventListener(type, listener as EventListener);
-    else super.removeEventListener(type, listener);
-  }
-
-  start(): void {
-    this.port.start();
-  }
-
-  terminate(): void {
-    this.terminated = true;
-    this.port.close();
-    this.inner.close();
   }
 }
 

@@ -1,7 +1,11 @@
 /**
  * In-memory stand-ins for Cache Storage and a model server, for the Node
- * tests of model-files.ts (Node has Request/Response but no `caches`).
+ * tests of model-files.ts (Node has Request/Response but no `caches`), and a
+ * fake worker for the client's tests.
  */
+import * as Comlink from "comlink";
+import type { WorkerLike } from "./client";
+
 export class FakeCache implements Pick<Cache, "match" | "put" | "delete" | "keys"> {
   readonly entries = new Map<string, ArrayBuffer>();
   usedBytes = 0;
@@ -76,4 +80,55 @@ export class FakeServer {
     if (body === undefined) return new Response("not found", { status: 404 });
     return new Response(typeof body === "string" ? body : body.slice(), { status: 200 });
   };
+}
+
+/**
+ * A Worker stand-in for client tests: the API a subclass exposes is served by
+ * Comlink over a MessageChannel and terminate() closes it, so the real
+ * Vgg16Client runs unchanged against a fake worker.
+ */
+export class MessagePortWorker extends EventTarget implements WorkerLike {
+  private readonly port: MessagePort;
+  private readonly inner: MessagePort;
+  terminated = false;
+
+  constructor() {
+    super();
+    const channel = new MessageChannel();
+    this.port = channel.port1;
+    this.inner = channel.port2;
+  }
+
+  protected expose(api: object): void {
+    Comlink.expose(api, this.inner);
+  }
+
+  postMessage(message: unknown, transfer?: Transferable[] | StructuredSerializeOptions): void {
+    if (this.terminated) return;
+    this.port.postMessage(message, transfer as Transferable[]);
+  }
+
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: object,
+  ): void {
+    if (type === "message") this.port.addEventListener(type, listener as EventListener, options);
+    else super.addEventListener(type, listener, options);
+  }
+
+  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null): void {
+    if (type === "message") this.port.removeEventListener(type, listener as EventListener);
+    else super.removeEventListener(type, listener);
+  }
+
+  start(): void {
+    this.port.start();
+  }
+
+  terminate(): void {
+    this.terminated = true;
+    this.port.close();
+    this.inner.close();
+  }
 }
