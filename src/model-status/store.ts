@@ -5,7 +5,7 @@
  */
 import { create } from "zustand";
 import { errorMessage, isAbort, type Vgg16Port } from "../app/client-port";
-import type { BackendChoice, LoadedModel } from "../vgg16/api";
+import type { BackendChoice, LoadEvent, LoadedModel } from "../vgg16/api";
 import { isLocalModelUrl } from "../vgg16/local-files";
 import { applyLoadEvent, type LoadProgress, NO_PROGRESS } from "./load-progress";
 import { type CachedModelJson, describeModelJson, fetchModelInfo, type ModelFacts } from "./model-info";
@@ -104,170 +104,180 @@ export function absoluteUrl(url: string): string {
 let current: AbortController | null = null;
 let loading: AbortController | null = null;
 
-export const useModelStatus = create<ModelStatusStore>()((set, get) => ({
-  status: { phase: "idle" },
-  backend: "auto",
-  loaded: { phase: "idle" },
-  cache: { phase: "idle" },
-  fileError: null,
+export const useModelStatus = create<ModelStatusStore>()((set, get) => {
+  /** Folds a load's events into the progress shown, until that load is aborted or no longer loading. */
+  const progressListener =
+    (signal: AbortSignal) =>
+    (event: LoadEvent): void => {
+      if (signal.aborted) return;
+      const state = get().loaded;
+      if (state.phase !== "loading") return;
+      set({ loaded: { ...state, progress: applyLoadEvent(state.progress, event, performance.now()) } });
+    };
 
-  async load(url, { force = false } = {}) {
-    const status = get().status;
-    if (!force && status.phase !== "idle" && status.url === url) return;
-    current?.abort();
-    loading?.abort();
-    const controller = new AbortController();
-    current = controller;
-    set({ status: { phase: "loading", url }, loaded: { phase: "idle" } });
-    try {
-      const cached = hooks.cachedModelJson;
-      const local = isLocalModelUrl(absoluteUrl(url));
-      const info = await fetchModelInfo(url, {
-        signal: controller.signal,
-        cached: cached ? () => cached(absoluteUrl(url)) : undefined,
-        // A model from files lives only in the browser's cache: no server has it.
-        ...(local
-          ? {
-              fetch: () =>
-                Promise.reject(
-                  new Error("it was loaded from your files and is no longer in this browser's cache"),
-                ),
-            }
-          : {}),
-      });
-      if (controller.signal.aborted) return;
-      switch (info.kind) {
-        case "found":
-          set({ status: { phase: "found", url, facts: info.facts } });
-          break;
-        case "missing":
-          set({ status: { phase: "missing", url, reason: info.reason } });
-          break;
-        case "invalid":
-          set({ status: { phase: "invalid", url, problems: info.problems } });
-          break;
+  return {
+    status: { phase: "idle" },
+    backend: "auto",
+    loaded: { phase: "idle" },
+    cache: { phase: "idle" },
+    fileError: null,
+
+    async load(url, { force = false } = {}) {
+      const status = get().status;
+      if (!force && status.phase !== "idle" && status.url === url) return;
+      current?.abort();
+      loading?.abort();
+      const controller = new AbortController();
+      current = controller;
+      set({ status: { phase: "loading", url }, loaded: { phase: "idle" } });
+      try {
+        const cached = hooks.cachedModelJson;
+        const local = isLocalModelUrl(absoluteUrl(url));
+        const info = await fetchModelInfo(url, {
+          signal: controller.signal,
+          cached: cached ? () => cached(absoluteUrl(url)) : undefined,
+          // A model from files lives only in the browser's cache: no server has it.
+          ...(local
+            ? {
+                fetch: () =>
+                  Promise.reject(
+                    new Error("it was loaded from your files and is no longer in this browser's cache"),
+                  ),
+              }
+            : {}),
+        });
+        if (controller.signal.aborted) return;
+        switch (info.kind) {
+          case "found":
+            set({ status: { phase: "found", url, facts: info.facts } });
+            break;
+          case "missing":
+            set({ status: { phase: "missing", url, reason: info.reason } });
+            break;
+          case "invalid":
+            set({ status: { phase: "invalid", url, problems: info.problems } });
+            break;
+        }
+      } catch (error) {
+        if (controller.signal.aborted) return;
+        set({ status: { phase: "missing", url, reason: `unexpected error: ${String(error)}` } });
+      } finally {
+        if (current === controller) current = null;
       }
-    } catch (error) {
-      if (controller.signal.aborted) return;
-      set({ status: { phase: "missing", url, reason: `unexpected error: ${String(error)}` } });
-    } finally {
-      if (current === controller) current = null;
-    }
-    if (get().status.phase === "found" && !controller.signal.aborted) await get().loadWeights();
-  },
+      if (get().status.phase === "found" && !controller.signal.aborted) await get().loadWeights();
+    },
 
-  async loadWeights() {
-    const { status, backend } = get();
-    if (status.phase !== "found" || !client) return;
-    loading?.abort();
-    const controller = new AbortController();
-    loading = controller;
-    set({ loaded: { phase: "loading", backend, progress: NO_PROGRESS } });
-    try {
-      const model = await client.load(
-        { modelUrl: absoluteUrl(status.url), backend },
-        (event) => {
-          if (controller.signal.aborted) return;
-          const state = get().loaded;
-          if (state.phase !== "loading") return;
-          set({ loaded: { ...state, progress: applyLoadEvent(state.progress, event, performance.now()) } });
-        },
-        controller.signal,
-      );
-      if (controller.signal.aborted) return;
-      await hooks.beforeReady?.(model).catch(() => undefined);
-      if (controller.signal.aborted) return;
-      const state = get().loaded;
+    async loadWeights() {
+      const { status, backend } = get();
+      if (status.phase !== "found" || !client) return;
+      loading?.abort();
+      const controller = new AbortController();
+      loading = controller;
+      set({ loaded: { phase: "loading", backend, progress: NO_PROGRESS } });
+      try {
+        const model = await client.load(
+          { modelUrl: absoluteUrl(status.url), backend },
+          progressListener(controller.signal),
+          controller.signal,
+        );
+        if (controller.signal.aborted) return;
+        await hooks.beforeReady?.(model).catch(() => undefined);
+        if (controller.signal.aborted) return;
+        const state = get().loaded;
+        set({
+          loaded: {
+            phase: "ready",
+            model,
+            progress: state.phase === "loading" ? state.progress : NO_PROGRESS,
+          },
+        });
+      } catch (error) {
+        if (isAbort(error, controller.signal)) return;
+        const state = get().loaded;
+        set({
+          loaded: {
+            phase: "error",
+            message: errorMessage(error),
+            progress: state.phase === "loading" ? state.progress : NO_PROGRESS,
+          },
+        });
+      } finally {
+        if (loading === controller) loading = null;
+      }
+    },
+
+    setBackend(backend) {
+      if (backend === get().backend) return;
+      set({ backend });
+      void get().loadWeights();
+    },
+
+    async loadFiles(files) {
+      if (!client) return;
+      const previous = { status: get().status, loaded: get().loaded };
+      current?.abort();
+      loading?.abort();
+      const controller = new AbortController();
+      loading = controller;
+      const { backend } = get();
+      const names = files.map((f) => f.name).join(", ");
       set({
-        loaded: { phase: "ready", model, progress: state.phase === "loading" ? state.progress : NO_PROGRESS },
+        status: { phase: "local", url: names },
+        loaded: { phase: "loading", backend, progress: NO_PROGRESS },
+        fileError: null,
       });
-    } catch (error) {
-      if (isAbort(error, controller.signal)) return;
-      const state = get().loaded;
-      set({
-        loaded: {
-          phase: "error",
-          message: errorMessage(error),
-          progress: state.phase === "loading" ? state.progress : NO_PROGRESS,
-        },
-      });
-    } finally {
-      if (loading === controller) loading = null;
-    }
-  },
+      try {
+        const model = await client.loadFiles(
+          files,
+          { backend },
+          progressListener(controller.signal),
+          controller.signal,
+        );
+        if (controller.signal.aborted) return;
+        const info = describeModelJson(model.modelJson);
+        const facts: ModelFacts =
+          info.kind === "found"
+            ? info.facts
+            : { metadata: model.metadata, weightBytes: 0, shards: 0, tensors: 0 };
+        await hooks.beforeReady?.(model).catch(() => undefined);
+        if (controller.signal.aborted) return;
+        const state = get().loaded;
+        set({
+          status: { phase: "found", url: model.modelUrl, facts },
+          loaded: {
+            phase: "ready",
+            model,
+            progress: state.phase === "loading" ? state.progress : NO_PROGRESS,
+          },
+        });
+        rememberLocalModel(model.stored ? model.modelUrl : null);
+      } catch (error) {
+        if (isAbort(error, controller.signal)) return;
+        // The worker keeps (or the client reloads) the previous model: show it again, with what went wrong.
+        set({ ...previous, fileError: errorMessage(error) });
+      } finally {
+        if (loading === controller) loading = null;
+      }
+    },
 
-  setBackend(backend) {
-    if (backend === get().backend) return;
-    set({ backend });
-    void get().loadWeights();
-  },
+    async switchToDefaultModel(defaultUrl) {
+      rememberLocalModel(null);
+      set({ fileError: null });
+      await get().load(defaultUrl, { force: true });
+    },
 
-  async loadFiles(files) {
-    if (!client) return;
-    const previous = { status: get().status, loaded: get().loaded };
-    current?.abort();
-    loading?.abort();
-    const controller = new AbortController();
-    loading = controller;
-    const { backend } = get();
-    const names = files.map((f) => f.name).join(", ");
-    set({
-      status: { phase: "local", url: names },
-      loaded: { phase: "loading", backend, progress: NO_PROGRESS },
-      fileError: null,
-    });
-    try {
-      const model = await client.loadFiles(
-        files,
-        { backend },
-        (event) => {
-          if (controller.signal.aborted) return;
-          const state = get().loaded;
-          if (state.phase !== "loading") return;
-          set({ loaded: { ...state, progress: applyLoadEvent(state.progress, event, performance.now()) } });
-        },
-        controller.signal,
-      );
-      if (controller.signal.aborted) return;
-      const info = describeModelJson(model.modelJson);
-      const facts: ModelFacts =
-        info.kind === "found"
-          ? info.facts
-          : { metadata: model.metadata, weightBytes: 0, shards: 0, tensors: 0 };
-      await hooks.beforeReady?.(model).catch(() => undefined);
-      if (controller.signal.aborted) return;
-      const state = get().loaded;
-      set({
-        status: { phase: "found", url: model.modelUrl, facts },
-        loaded: { phase: "ready", model, progress: state.phase === "loading" ? state.progress : NO_PROGRESS },
-      });
-      rememberLocalModel(model.stored ? model.modelUrl : null);
-    } catch (error) {
-      if (isAbort(error, controller.signal)) return;
-      // The worker keeps (or the client reloads) the previous model: show it again, with what went wrong.
-      set({ ...previous, fileError: errorMessage(error) });
-    } finally {
-      if (loading === controller) loading = null;
-    }
-  },
-
-  async switchToDefaultModel(defaultUrl) {
-    rememberLocalModel(null);
-    set({ fileError: null });
-    await get().load(defaultUrl, { force: true });
-  },
-
-  async clearCache() {
-    if (!client || get().cache.phase === "clearing") return;
-    set({ cache: { phase: "clearing" } });
-    try {
-      await client.clearCache();
-      set({ cache: { phase: "cleared" } });
-    } catch (error) {
-      set({ cache: { phase: "error", message: errorMessage(error) } });
-    }
-  },
-}));
+    async clearCache() {
+      if (!client || get().cache.phase === "clearing") return;
+      set({ cache: { phase: "clearing" } });
+      try {
+        await client.clearCache();
+        set({ cache: { phase: "cleared" } });
+      } catch (error) {
+        set({ cache: { phase: "error", message: errorMessage(error) } });
+      }
+    },
+  };
+});
 
 /** The loaded model, when there is one ready to classify with. */
 export function readyModel(): LoadedModel | null {

@@ -262,6 +262,24 @@ async function loadModelFiles(
   return { ...info, modelUrl: url, stored: problem === null, modelJson: { ...rest, weightsManifest } };
 }
 
+/** Starts a load as the one in flight; callers that join it (same key) get its events too. */
+async function runAsInflight<T extends LoadedModel>(
+  key: string,
+  first: Emit,
+  start: (emit: Emit) => Promise<T>,
+): Promise<T> {
+  const listeners = new Set<Emit>([first]);
+  const promise = start((event) => {
+    for (const listener of listeners) listener(event);
+  });
+  inflight = { key, promise, listeners };
+  try {
+    return await promise;
+  } finally {
+    inflight = null;
+  }
+}
+
 /** One load at a time: a files load waits for any other to settle. */
 async function loadFiles(
   files: readonly File[],
@@ -271,16 +289,9 @@ async function loadFiles(
   const sink = callbackSink(onEvent);
   try {
     while (inflight) await inflight.promise.catch(() => undefined);
-    const listeners = new Set<Emit>([sink.send]);
-    const promise = loadModelFiles(files, options, (event) => {
-      for (const listener of listeners) listener(event);
-    });
-    inflight = { key: `files:${Math.random()}`, promise, listeners };
-    try {
-      return await promise;
-    } finally {
-      inflight = null;
-    }
+    return await runAsInflight(`files:${Math.random()}`, sink.send, (emit) =>
+      loadModelFiles(files, options, emit),
+    );
   } finally {
     await sink.flush();
     sink.release();
@@ -305,16 +316,7 @@ async function load(options: LoadOptions, onEvent: (event: LoadEvent) => void): 
       await inflight.promise.catch(() => undefined);
     }
     if (current?.key === key) return current.info;
-    const listeners = new Set<Emit>([sink.send]);
-    const promise = loadModel(options, (event) => {
-      for (const listener of listeners) listener(event);
-    });
-    inflight = { key, promise, listeners };
-    try {
-      return await promise;
-    } finally {
-      inflight = null;
-    }
+    return await runAsInflight(key, sink.send, (emit) => loadModel(options, emit));
   } finally {
     await sink.flush();
     sink.release();
