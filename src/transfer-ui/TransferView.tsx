@@ -11,7 +11,6 @@ import { SPLITS } from "../transfer/dataset";
 import { type HeadConfig, type OptimizerName, validateHeadConfig } from "../transfer/head";
 import { MetricFigure } from "./Charts";
 import {
-  batchProgressText,
   cachedComputedText,
   cellImages,
   countsView,
@@ -19,6 +18,7 @@ import {
   formatAccuracy,
   SPLIT_LABELS,
   testSummaryText,
+  trainingStatusText,
 } from "./logic";
 import { transferPort } from "./port";
 import { type InputFile, useDataset, useEvaluation, useFeatures, useTraining } from "./stores";
@@ -356,6 +356,7 @@ let kept: { draft: Draft; config: HeadConfig } | null = null;
 
 function TrainingPanel() {
   const t = useTraining();
+  const headProblem = useFeatures((s) => s.cacheInfo?.headProblem ?? null);
   const [draft, setDraftState] = useState<Draft>(() => {
     if (!kept || kept.config !== t.config) kept = { draft: toDraft(t.config), config: t.config };
     return kept.draft;
@@ -450,18 +451,13 @@ function TrainingPanel() {
           Start over
         </button>
       </div>
-      <p aria-live="polite">
-        {t.phase === "running" && (t.batch ? batchProgressText(t.batch) : "Starting…")}
-        {t.phase === "stopping" && "Stopping at the end of this batch…"}
-        {t.phase === "stopped" && t.history.length > 0 && `Stopped after ${t.history.length} epochs.`}
-        {t.phase === "done" &&
-          `Finished ${t.history.length} epochs${t.seed !== null ? ` (seed ${t.seed})` : ""}.`}
-      </p>
+      <p aria-live="polite">{trainingStatusText(t)}</p>
       {t.phase === "error" && t.error && (
         <p className="loader__error" role="alert">
           {t.error}
         </p>
       )}
+      {headProblem && <p className="notice">The head is not kept across reloads: {headProblem}</p>}
       <div className="tl-charts">
         <MetricFigure history={t.history} metric="acc" />
         <MetricFigure history={t.history} metric="loss" />

@@ -24,6 +24,7 @@ import {
   type TrainingState,
   testSummaryText,
   trainingReducer,
+  trainingStatusText,
 } from "./logic";
 
 const epoch = (n: number, acc: number, valAcc: number | null = acc - 0.05): EpochLogs => ({
@@ -170,6 +171,38 @@ describe("training transitions", () => {
     // A second start while running is ignored.
     const running = run(s, { type: "start", resume: true, epochs: 1 });
     expect(run(running, { type: "start", resume: false, epochs: 9 })).toBe(running);
+  });
+
+  it("says how a run ended and how long its epochs took", () => {
+    let s = run(INITIAL_TRAINING, { type: "start", resume: false, epochs: 3 });
+    expect(trainingStatusText(s)).toBe("Starting…");
+    s = run(
+      s,
+      { type: "event", event: { type: "epoch", logs: epoch(1, 0.7), secondsPerEpoch: 2.5 } },
+      { type: "event", event: { type: "epoch", logs: epoch(2, 0.8), secondsPerEpoch: 2.25 } },
+      { type: "event", event: { type: "epoch", logs: epoch(3, 0.8), secondsPerEpoch: 2.0 } },
+    );
+    expect(s.epochSeconds).toEqual([2.5, 2.25, 2.0]);
+    const history = [epoch(1, 0.7), epoch(2, 0.8), epoch(3, 0.8)];
+    const done = run(s, { type: "finished", summary: summary(history, false) });
+    expect(trainingStatusText(done)).toBe("Finished 3 epochs (2.3 s per epoch, seed 42).");
+    const stopped = run(s, { type: "finished", summary: summary(history.slice(0, 1), true) });
+    expect(trainingStatusText(stopped)).toBe("Stopped after 1 epoch (2.3 s per epoch, seed 42).");
+    // A reload brings the history back without a run on this page.
+    const restored = run(INITIAL_TRAINING, { type: "restored", history });
+    expect(restored.restored).toBe("head");
+    expect(trainingStatusText(restored)).toBe("Restored a head trained for 3 epochs.");
+    const numbersOnly = run(INITIAL_TRAINING, { type: "restored", history, head: false });
+    expect(trainingStatusText(numbersOnly)).toBe(
+      "3 epochs trained earlier, but their head was not kept: train again.",
+    );
+    // The worker's head, asked after the saved history, upgrades the state.
+    expect(run(numbersOnly, { type: "restored", history }).restored).toBe("head");
+    // A new run is no longer "restored", and its times start afresh.
+    const resumed = run(restored, { type: "start", resume: true, epochs: 1 });
+    expect(resumed.restored).toBeNull();
+    expect(resumed.epochSeconds).toEqual([]);
+    expect(trainingStatusText(run(INITIAL_TRAINING, { type: "restored", history: [] }))).toBe("");
   });
 
   it("ignores events when no job runs", () => {

@@ -184,6 +184,13 @@ export interface TrainingState {
   readonly error: string | null;
   readonly seed: number | null;
   readonly secondsPerEpoch: number | null;
+  /** Seconds each epoch of the latest run took (empty before its first epoch). */
+  readonly epochSeconds: readonly number[];
+  /**
+   * The history came from earlier (this browser's storage, or an imported head), not from a run on this
+   * page: "head" when the worker holds its head too, "history" when only the numbers are left.
+   */
+  readonly restored: "head" | "history" | null;
   /** Epoch count the running job aims for (history before it + config.epochs). */
   readonly targetEpochs: number;
 }
@@ -195,6 +202,8 @@ export const INITIAL_TRAINING: TrainingState = {
   error: null,
   seed: null,
   secondsPerEpoch: null,
+  epochSeconds: [],
+  restored: null,
   targetEpochs: 0,
 };
 
@@ -205,7 +214,8 @@ export type TrainingAction =
   | { readonly type: "finished"; readonly summary: TrainSummary }
   | { readonly type: "failed"; readonly message: string }
   | { readonly type: "start-over" }
-  | { readonly type: "restored"; readonly history: readonly EpochLogs[] };
+  /** `head: false`: only the history was kept, the worker has no head for it. */
+  | { readonly type: "restored"; readonly history: readonly EpochLogs[]; readonly head?: boolean };
 
 export function trainingReducer(state: TrainingState, action: TrainingAction): TrainingState {
   switch (action.type) {
@@ -218,6 +228,8 @@ export function trainingReducer(state: TrainingState, action: TrainingAction): T
         history,
         batch: null,
         error: null,
+        epochSeconds: [],
+        restored: null,
         targetEpochs: history.length + action.epochs,
       };
     }
@@ -242,6 +254,7 @@ export function trainingReducer(state: TrainingState, action: TrainingAction): T
         ...state,
         history: [...rest, event.logs].sort((a, b) => a.epoch - b.epoch),
         secondsPerEpoch: event.secondsPerEpoch,
+        epochSeconds: [...state.epochSeconds, event.secondsPerEpoch],
       };
     }
     case "stop-requested":
@@ -264,6 +277,7 @@ export function trainingReducer(state: TrainingState, action: TrainingAction): T
         ...state,
         history: [...action.history],
         phase: action.history.length > 0 ? "stopped" : "idle",
+        restored: action.history.length === 0 ? null : action.head === false ? "history" : "head",
       };
   }
 }
@@ -272,6 +286,40 @@ export function trainingReducer(state: TrainingState, action: TrainingAction): T
 export function batchProgressText(batch: BatchProgress): string {
   const loss = Number.isFinite(batch.loss) ? batch.loss.toFixed(3) : String(batch.loss);
   return `epoch ${batch.epoch}/${batch.epochs}, batch ${batch.batch}/${batch.batchesPerEpoch}, loss ${loss}`;
+}
+
+/** Seconds with 2 significant decimals below 1 s: "0.42 s", "2.4 s". */
+function seconds(value: number): string {
+  return `${value < 1 ? value.toFixed(2) : value.toFixed(1)} s`;
+}
+
+/** The line under the Train buttons: progress while running, then how the run ended and how long epochs took. */
+export function trainingStatusText(state: TrainingState): string {
+  const n = state.history.length;
+  const epochs = `${n} ${n === 1 ? "epoch" : "epochs"}`;
+  const took =
+    state.epochSeconds.length > 0
+      ? `${seconds(state.epochSeconds.reduce((a, b) => a + b, 0) / state.epochSeconds.length)} per epoch`
+      : null;
+  const details = [took, state.seed !== null ? `seed ${state.seed}` : null].filter((x) => x !== null);
+  const suffix = details.length > 0 ? ` (${details.join(", ")})` : "";
+  switch (state.phase) {
+    case "running":
+      return state.batch ? batchProgressText(state.batch) : "Starting…";
+    case "stopping":
+      return "Stopping at the end of this batch…";
+    case "stopped":
+      if (n === 0) return "";
+      // Restored after a reload, or imported: trained earlier, not on this page.
+      if (state.restored === "head") return `Restored a head trained for ${epochs}.`;
+      if (state.restored === "history")
+        return `${epochs} trained earlier, but their head was not kept: train again.`;
+      return `Stopped after ${epochs}${suffix}.`;
+    case "done":
+      return `Finished ${epochs}${suffix}.`;
+    default:
+      return "";
+  }
 }
 
 export interface MetricRow {

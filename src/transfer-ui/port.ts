@@ -23,7 +23,10 @@ import { getVgg16Client } from "../vgg16/client";
 export interface FeatureCacheInfo {
   readonly entries: number;
   readonly bytes: number;
+  /** Why features are not being cached, or null. */
   readonly problem: string | null;
+  /** Why the trained head is not kept across reloads (not saved, or the saved one unreadable), or null. */
+  readonly headProblem?: string | null;
 }
 
 export interface HeadState {

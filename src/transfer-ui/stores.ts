@@ -117,8 +117,9 @@ export const useDataset = create<DatasetStore>()((set, get) => ({
     if (saved) {
       set({ dataset: saved.dataset, blobs: saved.blobs });
       useFeatures.setState({ hashes: await loadHashes() });
+      // Only the numbers so far: the worker says below whether it still holds the head.
       if (saved.history.length > 0)
-        useTraining.getState().dispatch({ type: "restored", history: saved.history });
+        useTraining.getState().dispatch({ type: "restored", history: saved.history, head: false });
     }
     try {
       const head = await transferPort().headState();
@@ -362,6 +363,8 @@ export const useTraining = create<TrainingStore>()((set, get) => ({
       void saveHistory(get().history);
     } finally {
       if (trainController === controller) trainController = null;
+      // The worker saves the head after every epoch: a failure to do so shows up here.
+      void useFeatures.getState().refreshCache();
     }
   },
 

@@ -118,10 +118,15 @@ export interface TransferWorkerApi {
   tryHead(images: readonly LessonImage[], preprocessing: Preprocessing): Promise<TryResult[]>;
   exportHead(): Promise<HeadExport | null>;
   importHead(artifacts: HeadExport): Promise<void>;
+  /**
+   * The feature cache's size and storage problems: `problem` for features, `headProblem` for the head
+   * (not saved, or the saved one unreadable).
+   */
   featureCacheInfo(): Promise<{
     readonly entries: number;
     readonly bytes: number;
     readonly problem: string | null;
+    readonly headProblem?: string | null;
   }>;
   clearFeatureCache(): Promise<void>;
   /** The current head (trained, imported, or restored from IndexedDB), or null when there is none. */

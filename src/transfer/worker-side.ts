@@ -12,6 +12,12 @@
  * in the saved model's userDefinedMetadata (`transferHead`, head.ts'
  * HeadMetadata), so one record holds everything and a reload restores it
  * lazily (on the first call that needs the head).
+ *
+ * The head's tensors are only created once a model is loaded, i.e. once the
+ * worker has chosen and initialised a backend: TF.js would otherwise pick one
+ * by itself (and with WASM's paths not yet set, fail — which used to leave a
+ * reloaded page with "No head yet"). Before that, headState() and exportHead()
+ * read the saved record without creating tensors.
  */
 
 import type { GraphModel, LayersModel } from "@tensorflow/tfjs";
@@ -233,9 +239,23 @@ export function createTransferApi(deps: TransferDeps): TransferWorkerApi {
     head = next;
   }
 
-  /** Restores the saved head once per worker (lazily); none saved or unreadable → no head. */
+  /** The saved head's record (weights and metadata), read without creating tensors; null when none. */
+  async function savedArtifacts(): Promise<tf.io.ModelArtifacts | null> {
+    const models = await tf.io.listModels();
+    if (!(HEAD_URL in models)) return null;
+    const [handler] = tf.io.getLoadHandlers(HEAD_URL);
+    if (!handler?.load) return null;
+    const artifacts = await handler.load();
+    return headMetadata(artifacts) ? artifacts : null;
+  }
+
+  /**
+   * The head: the one in memory, else the saved one, restored once per worker (lazily); none saved or
+   * unreadable → no head. Before a model (and so a backend) is loaded nothing is restored yet.
+   */
   async function currentHead(): Promise<Head | null> {
     if (head || restored) return head;
+    if (deps.current() === null) return null;
     restored = true;
     try {
       const models = await tf.io.listModels();
@@ -588,9 +608,16 @@ export function createTransferApi(deps: TransferDeps): TransferWorkerApi {
   }
 
   async function exportHead(): Promise<HeadExport | null> {
+    if (!head && !restored && deps.current() === null) {
+      const saved = await savedArtifacts();
+      return saved ? toExport(saved) : null;
+    }
     const h = await currentHead();
     if (!h) return null;
-    const artifacts = await exportArtifacts(tf, h.model, metaOf(h));
+    return toExport(await exportArtifacts(tf, h.model, metaOf(h)));
+  }
+
+  function toExport(artifacts: tf.io.ModelArtifacts): HeadExport {
     const weightData =
       artifacts.weightData === undefined
         ? new ArrayBuffer(0)
@@ -671,9 +698,14 @@ export function createTransferApi(deps: TransferDeps): TransferWorkerApi {
         entries = await c.count();
         bytes = await c.sizeBytes();
       } catch (error) {
-        return { entries, bytes, problem: `the feature cache could not be read: ${errorMessage(error)}` };
+        return {
+          entries,
+          bytes,
+          problem: `the feature cache could not be read: ${errorMessage(error)}`,
+          headProblem: persistProblem,
+        };
       }
-      return { entries, bytes, problem: storeProblem ?? c.problem ?? persistProblem };
+      return { entries, bytes, problem: storeProblem ?? c.problem, headProblem: persistProblem };
     },
     async clearFeatureCache() {
       memory.clear();
@@ -681,6 +713,23 @@ export function createTransferApi(deps: TransferDeps): TransferWorkerApi {
       await (await cache()).clear();
     },
     async headState(): Promise<HeadState | null> {
+      if (!head && !restored && deps.current() === null) {
+        // Asked at page start, before the model is loaded: the saved record says it all.
+        let meta: HeadMetadata | undefined;
+        try {
+          const saved = await savedArtifacts();
+          meta = saved ? headMetadata(saved) : undefined;
+        } catch (error) {
+          persistProblem = `the saved head could not be read: ${errorMessage(error)}`;
+        }
+        if (!meta) return null;
+        return {
+          classes: [...meta.classes],
+          history: [...(meta.history ?? [])],
+          config: meta.config ?? defaultHeadConfig(),
+          modelId: meta.modelId ?? null,
+        };
+      }
       const h = await currentHead();
       if (!h) return null;
       return { classes: [...h.classes], history: [...h.history], config: h.config, modelId: h.modelId };
