@@ -2,12 +2,14 @@
  * Wires the stores to the one worker client and to each other:
  * model ready → diagnostics read memory, waiting images are classified;
  * model reloading → the running job gives its unfinished images back;
- * job done → diagnostics read memory; worker crash and restart → a notice.
+ * job done (classify, or a transfer-learning extraction, training or
+ * evaluation) → diagnostics read memory; worker crash and restart → a notice.
  */
 import { connectClassify, useClassify } from "../classify/store";
 import { connectDiagnosticsClient, useDiagnostics } from "../diagnostics/store";
 import { backendFromSearch } from "../model-status/load-progress";
 import { connectModelClient, readyModel, useModelStatus } from "../model-status/store";
+import { useEvaluation, useFeatures, useTraining } from "../transfer-ui/stores";
 import { getVgg16Client } from "../vgg16/client";
 import { MODEL_CACHE_NAME } from "../vgg16/model-files";
 import type { Vgg16Port } from "./client-port";
@@ -63,6 +65,19 @@ export function startRuntime(search: string): void {
       useDiagnostics.getState().setBackend(null);
     }
     if (state.loaded.phase === "error") void useDiagnostics.getState().refresh();
+  });
+
+  // The transfer lesson's jobs run in the same worker: its memory (a trained head, optimizer state) shows too.
+  const afterTransferJob = () => void useDiagnostics.getState().refresh();
+  useFeatures.subscribe((state, previous) => {
+    if (previous.phase === "running" && state.phase !== "running") afterTransferJob();
+  });
+  useTraining.subscribe((state, previous) => {
+    const busy = (phase: string) => phase === "running" || phase === "stopping";
+    if (busy(previous.phase) && !busy(state.phase)) afterTransferJob();
+  });
+  useEvaluation.subscribe((state, previous) => {
+    if (previous.running && !state.running) afterTransferJob();
   });
 
   void useDiagnostics.getState().loadCapabilities();

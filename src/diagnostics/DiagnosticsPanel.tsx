@@ -49,7 +49,7 @@ export function DiagnosticsPanel() {
         <li>bytes: {memory ? memory.numBytes : "–"}</li>
       </ul>
       <p className="muted">
-        Read after every model load and every classify job
+        Read after every model load and every job (classify, feature extraction, training, evaluation)
         {updatedAt !== null ? ` (last at ${new Date(updatedAt).toLocaleTimeString()})` : ""}.{" "}
         <button type="button" onClick={() => void refresh()}>
           Read again
