@@ -450,14 +450,15 @@ export class Vgg16Client {
 
   /** Replaces the head with an exported one (also saved in IndexedDB). */
   importHead(artifacts: HeadExport, signal?: AbortSignal): Promise<void> {
-    return this.transferJob((api) => api.importHead(artifacts), signal, false);
+    // Needs the model: importing creates the head's tensors, which needs the worker's backend ready.
+    return this.transferJob((api) => api.importHead(artifacts), signal, true);
   }
 
   clearFeatureCache(): Promise<void> {
     return this.transferJob((api) => api.clearFeatureCache(), undefined, false);
   }
 
-  featureCacheInfo(): Promise<{ entries: number; bytes: number; problem: string | null }> {
+  featureCacheInfo(): ReturnType<TransferWorkerApi["featureCacheInfo"]> {
     return this.direct((api) => api.featureCacheInfo());
   }
 
