@@ -29,8 +29,14 @@ import { type BatchClock, newBatchClock, tick, trainFigures } from "./figures";
 import type { TrainFigures } from "./result";
 
 let files: ModelFiles | null = null;
-let baseline: LayersVgg16 | null = null;
+/** The tf.layers VGG16 and the bytes its weights hold in TF.js. */
+let baseline: { model: LayersVgg16; bytes: number } | null = null;
+/** Our graph model (built as the app's worker builds it) and its bytes. */
+let ours: { model: tf.GraphModel; metadata: Vgg16Metadata; bytes: number } | null = null;
 let training: { x: tf.Tensor2D; y: tf.Tensor2D } | null = null;
+
+/** A training run stopped by its budget still runs this many batches, enough to project s/epoch from. */
+const MIN_BATCHES = 10;
 
 function cacheStorage(): CacheStorage | null {
   try {
@@ -57,7 +63,7 @@ function requireFiles(): ModelFiles {
 
 function requireBaseline(): LayersVgg16 {
   if (!baseline) throw new Error("buildBaseline() first");
-  return baseline;
+  return baseline.model;
 }
 
 export interface Peak {
@@ -71,6 +77,10 @@ export interface Peak {
   readonly reportedBytes: number;
   /** numBytes before the call (the model at rest). */
   readonly restBytes: number;
+}
+
+export interface PeakAndTimes extends Peak {
+  readonly inferenceMs: number[];
 }
 
 interface EngineInternals {
@@ -130,38 +140,24 @@ const api = {
     return { fromCache: files.fromCache, metadata: files.metadata };
   },
 
-  /**
-   * Our graph model (graph.ts, as the app's worker builds it): the memory peaks over one classification, then
-   * `reps` timed predictBatch calls on an already decoded image (inference alone, no decoding or messaging).
-   */
-  async oursPeakAndInference(image: Blob, reps: number): Promise<Peak & { inferenceMs: number[] }> {
+  /** Our graph model from the same files, built and warmed up as the app's worker does (graph.ts). */
+  async buildOurs(): Promise<{ bytes: number }> {
     const f = requireFiles();
+    const before = tf.memory().numBytes;
     const model = await buildGraphModel({ ...f, weightData: [...f.weightData] });
-    try {
-      await warmUp(model, f.metadata);
-      const d = await decodeForVgg16(image, "stretch");
-      if (!d.ok) throw new Error(d.error);
-      const peak = await measurePeak(async () => {
-        await predictBatch(model, f.metadata, [d.input], 5);
-      });
-      const inferenceMs: number[] = [];
-      for (let i = 0; i < reps; i++) {
-        const started = performance.now();
-        await predictBatch(model, f.metadata, [d.input], 5);
-        inferenceMs.push(performance.now() - started);
-      }
-      return { ...peak, inferenceMs };
-    } finally {
-      model.dispose();
-    }
+    await warmUp(model, f.metadata);
+    ours = { model, metadata: f.metadata, bytes: tf.memory().numBytes - before };
+    return { bytes: ours.bytes };
   },
 
   /** The tf.layers VGG16 with the model's weights (decoded with tf.io.decodeWeights), then one warm-up run. */
   async buildBaseline(): Promise<{ bytes: number }> {
     const f = requireFiles();
+    const before = tf.memory().numBytes;
     const decoded = tf.io.decodeWeights(f.weightData, f.weightSpecs);
+    let built: LayersVgg16;
     try {
-      baseline = buildLayersVgg16(tf, f.metadata.includeTop, (layer) => {
+      built = buildLayersVgg16(tf, f.metadata.includeTop, (layer) => {
         const kernel = decoded[`${layer}/kernel`];
         const bias = decoded[`${layer}/bias`];
         return kernel && bias ? { kernel, bias } : undefined;
@@ -169,11 +165,17 @@ const api = {
     } finally {
       tf.dispose(Object.values(decoded));
     }
-    const model = baseline.classifier ?? baseline.convBase;
+    const model = built.classifier ?? built.convBase;
     const out = tf.tidy(() => model.predict(tf.zeros([1, INPUT_SIZE, INPUT_SIZE, 3])) as tf.Tensor);
     await out.data();
     out.dispose();
-    return { bytes: tf.memory().numBytes };
+    baseline = { model: built, bytes: tf.memory().numBytes - before };
+    return { bytes: baseline.bytes };
+  },
+
+  /** The models hold the weights now: the files' 553 MB of ArrayBuffers can go. */
+  releaseFiles(): void {
+    files = null;
   },
 
   /** One image: decode, predict, top-5 (as the app's classify does). Returns the top class. */
@@ -201,34 +203,74 @@ const api = {
     return values.length;
   },
 
-  /** The baseline's memory peaks over one classification, then `reps` timed predict calls on a decoded image. */
-  async baselinePeakAndInference(image: Blob, reps: number): Promise<Peak & { inferenceMs: number[] }> {
-    const { classifier, convBase } = requireBaseline();
-    const model = classifier ?? convBase;
-    const x = await decodeAll([image]);
-    const once = async () => {
-      const out = tf.tidy(() => model.predict(x) as tf.Tensor);
-      await out.data();
-      out.dispose();
-    };
+  /**
+   * For each model built (ours, the baseline): the memory peak over one batch-1 classification of `image`, as
+   * if it were the only model held (its own bytes + what the call added), then `reps` timed runs of inference
+   * alone on the decoded image, the two models taking turns so a slow spell of the machine hits both.
+   */
+  async peaksAndInference(
+    image: Blob,
+    reps: number,
+  ): Promise<{ ours: PeakAndTimes | null; baseline: PeakAndTimes | null }> {
+    const d = await decodeForVgg16(image, "stretch");
+    if (!d.ok) throw new Error(d.error);
+    const x = tf.tensor4d(d.input, [1, INPUT_SIZE, INPUT_SIZE, 3]);
+    const runs: { name: "ours" | "baseline"; bytes: number; once: () => Promise<void> }[] = [];
+    if (ours) {
+      const { model, metadata } = ours;
+      runs.push({
+        name: "ours",
+        bytes: ours.bytes,
+        once: async () => {
+          await predictBatch(model, metadata, [d.input], 5);
+        },
+      });
+    }
+    if (baseline) {
+      const model = baseline.model.classifier ?? baseline.model.convBase;
+      runs.push({
+        name: "baseline",
+        bytes: baseline.bytes,
+        once: async () => {
+          const out = tf.tidy(() => model.predict(x) as tf.Tensor);
+          await out.data();
+          out.dispose();
+        },
+      });
+    }
     try {
-      const peak = await measurePeak(once);
-      const inferenceMs: number[] = [];
-      for (let i = 0; i < reps; i++) {
-        const started = performance.now();
-        await once();
-        inferenceMs.push(performance.now() - started);
+      const out: { ours: PeakAndTimes | null; baseline: PeakAndTimes | null } = {
+        ours: null,
+        baseline: null,
+      };
+      for (const run of runs) {
+        const peak = await measurePeak(run.once);
+        out[run.name] = {
+          distinctBytes: run.bytes + (peak.distinctBytes - peak.restBytes),
+          reportedBytes: run.bytes + (peak.reportedBytes - peak.restBytes),
+          restBytes: run.bytes,
+          inferenceMs: [],
+        };
       }
-      return { ...peak, inferenceMs };
+      for (let i = 0; i < reps; i++) {
+        for (const run of i % 2 === 0 ? runs : [...runs].reverse()) {
+          const started = performance.now();
+          await run.once();
+          out[run.name]?.inferenceMs.push(performance.now() - started);
+        }
+      }
+      return out;
     } finally {
       x.dispose();
     }
   },
 
-  /** Frees the baseline and the model files (the training parts need neither). */
+  /** Frees both models and the files (the training parts need none of them). */
   disposeModels(): void {
-    baseline?.both.dispose();
+    baseline?.model.both.dispose();
     baseline = null;
+    ours?.model.dispose();
+    ours = null;
     files = null;
   },
 
@@ -279,7 +321,8 @@ const api = {
           progress(`train epoch ${epoch + 1}: ${seconds.toFixed(2)} s, loss ${logs.loss.toFixed(4)}`);
           if (elapsed() + Math.max(...epochSeconds) > budgetS) stop = true;
         },
-        shouldStop: () => stop || (epochSeconds.length === 0 && elapsed() > budgetS),
+        shouldStop: () =>
+          stop || (epochSeconds.length === 0 && clock.count >= MIN_BATCHES && elapsed() > budgetS),
       });
       return trainFigures(
         epochSeconds,
@@ -341,7 +384,7 @@ const api = {
             finalLoss = Number(logs?.loss);
             if (clock.count % 25 === 0)
               progress(`baseline train: ${clock.count} batches in ${elapsed().toFixed(1)} s`);
-            if (elapsed() > budgetS && clock.count < epochs * batchesPerEpoch) {
+            if (elapsed() > budgetS && clock.count >= MIN_BATCHES && clock.count < epochs * batchesPerEpoch) {
               stoppedByBudget = true;
               model.stopTraining = true;
             }

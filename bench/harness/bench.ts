@@ -163,10 +163,53 @@ function imagesPerSecond(batch: number, samplesMs: readonly number[]): number | 
   return m === null || m <= 0 ? null : (batch * 1000) / m;
 }
 
+type BenchWorker = Comlink.Remote<BenchWorkerApi>;
+
+/** The bench worker, on the same backend and thread count as the app's worker (else it throws). */
+async function startBenchWorker(
+  params: BenchParams,
+  r: Recorder["result"],
+  notes: string[],
+): Promise<{ bench: BenchWorker; stop: () => void }> {
+  const worker = new Worker(new URL("./bench-worker.ts", import.meta.url), { type: "module" });
+  const bench = Comlink.wrap<BenchWorkerApi>(worker);
+  const stop = () => {
+    bench[Comlink.releaseProxy]();
+    worker.terminate();
+  };
+  try {
+    const backend = await bench.init(params.backend, params.threads);
+    if (backend.name !== params.backend) {
+      throw new Error(`the bench worker runs ${backend.name}, not ${params.backend} (${backend.reason})`);
+    }
+    if (r.backend === undefined) {
+      r.backend = backend.name;
+      r.backend_reason = backend.reason;
+      r.threads = backend.threads;
+      r.simd = backend.simd;
+    } else if (backend.threads !== r.threads) {
+      notes.push(`the bench worker runs ${backend.threads} threads, the app's worker ${r.threads}`);
+    }
+    return { bench, stop };
+  } catch (error) {
+    stop();
+    throw error;
+  }
+}
+
+/**
+ * Page sequence: the app's worker loads the model (cold or from the cache), classifies a first image, then
+ * classification and feature extraction, alone in the page (peak_rss_bytes is taken there); it is disposed;
+ * the bench worker then builds the baseline and our graph model from the same cached files and times the
+ * baseline the same way; memory peaks and inference alone (ours and the baseline taking turns); training.
+ * Never two WASM workers at once: measured, a second threaded-WASM worker holding a model slowed the first by
+ * 2–2.5× on a 2-core machine, although it sat idle.
+ */
 async function run(params: BenchParams, rec: Recorder): Promise<void> {
   const r = rec.result;
   const parts = params.parts;
   const seed = Math.floor(Math.random() * 2 ** 30);
+  const withBaseline = parts.has("baseline");
   r.load_ms = { cold: null, warm: null };
   const featuresPerS: Record<string, number | null> = {};
   const featuresSamples: Record<string, number[]> = {};
@@ -191,29 +234,19 @@ async function run(params: BenchParams, rec: Recorder): Promise<void> {
   const classifyCount = parts.has("classify") ? params.reps : 0;
   // One image before loading (the first prediction after a reload counts from navigation start); the rest later.
   const firstImage = (await syntheticJpegs(1, seed))[0] as Blob;
-  let classifyImages: Blob[] = [];
-  let featureImages: Blob[] = [];
-  let drawn = false;
-  const drawImages = async () => {
-    if (drawn) return;
-    drawn = true;
-    const blobs = await syntheticJpegs(classifyCount + featureCount, seed + 1);
-    classifyImages = blobs.slice(0, classifyCount);
-    featureImages = blobs.slice(classifyCount);
-    log(`${blobs.length} more synthetic JPEGs ready`);
-  };
 
   let environmentCaps: unknown = null;
-  let activeBackend: string | null = null;
-
-  if (needsModel(parts)) {
-    const client = new Vgg16Client({
-      onCrash: (message) => rec.notes.push(`app worker crashed: ${message}`),
-    });
-    try {
-      environmentCaps = await client.capabilities(); // starts the worker outside the load timing
+  let client: Vgg16Client | null = null;
+  let benchWorker: { bench: BenchWorker; stop: () => void } | null = null;
+  try {
+    if (needsModel(parts)) {
+      client = new Vgg16Client({
+        onCrash: (message) => rec.notes.push(`app worker crashed: ${message}`),
+      });
+      const app = client;
+      environmentCaps = await app.capabilities(); // starts the worker outside the load timing
       if (params.cache === "clear") {
-        await client.clearCache();
+        await app.clearCache();
         log("model cache cleared");
       }
       let lastPhase = "";
@@ -225,7 +258,7 @@ async function run(params: BenchParams, rec: Recorder): Promise<void> {
       };
       const loaded = await rec.part("load", async () => {
         const started = performance.now();
-        const info: LoadedModel = await client.load(
+        const info: LoadedModel = await app.load(
           {
             modelUrl: params.model,
             backend: params.backend,
@@ -237,7 +270,6 @@ async function run(params: BenchParams, rec: Recorder): Promise<void> {
       });
       if (!loaded) throw new Error(rec.notes[rec.notes.length - 1] ?? "load failed");
       const { info, ms } = loaded;
-      activeBackend = info.backend.name;
       r.backend = info.backend.name;
       r.backend_reason = info.backend.reason;
       r.threads = info.backend.threads;
@@ -266,47 +298,53 @@ async function run(params: BenchParams, rec: Recorder): Promise<void> {
         warmup: round(info.timings.warmupMs),
         total: round(info.timings.totalMs),
       };
-      r.tfjs_bytes_after_load = (await client.memory()).numBytes;
+      r.tfjs_bytes_after_load = (await app.memory()).numBytes;
       log(
         `loaded ${meta.modelId} on ${info.backend.reason} in ${(ms / 1000).toFixed(1)} s (cache: ${info.fromCache})`,
       );
 
       if (parts.has("first")) {
         await rec.part("first", async () => {
-          const firstMs = await classifyOne(client, { id: "first", name: "first.jpg", blob: firstImage });
+          const firstMs = await classifyOne(app, { id: "first", name: "first.jpg", blob: firstImage });
           r.first_inference_ms = round(firstMs);
           if (info.fromCache) r.first_prediction_after_reload_ms = round(performance.now());
           log(`first inference ${firstMs.toFixed(0)} ms`);
         });
       }
+    }
 
-      await drawImages();
+    const blobs = await syntheticJpegs(classifyCount + featureCount, seed + 1);
+    const classifyImages = blobs.slice(0, classifyCount);
+    const featureImages = blobs.slice(classifyCount);
+    if (blobs.length > 0) log(`${blobs.length} more synthetic JPEGs ready`);
+
+    if (client) {
+      const app = client;
       if (parts.has("classify")) {
         await rec.part("classify", async () => {
-          for (const [i, image] of imageInputs(classifyImages, "classify").entries()) {
-            const ms = await classifyOne(client, image);
+          for (const [k, image] of imageInputs(classifyImages, "classify").entries()) {
+            const ms = await classifyOne(app, image);
             classifySamples.push(round(ms));
-            log(`classify ${i + 1}/${classifyImages.length}: ${ms.toFixed(0)} ms`);
+            log(`classify ${k + 1}/${classifyImages.length}: ${ms.toFixed(0)} ms`);
           }
-          const m = median(classifySamples);
-          r.classify_ms_per_image = m === null ? null : round(m);
+          r.classify_ms_per_image = roundOrNull(median(classifySamples));
         });
       }
-
       if (parts.has("features")) {
         await rec.part("features", async () => {
-          await client.clearFeatureCache();
+          await app.clearFeatureCache();
           const images = imageInputs(featureImages, "features");
           let next = 0;
           for (const b of featureBatches) {
-            if (warm) {
-              await extractBatch(client, images.slice(next, next + b));
+            const batch = () => {
+              const slice = images.slice(next, next + b);
               next += b;
-            }
+              return slice;
+            };
+            if (warm) await extractBatch(app, batch());
             const samples: number[] = [];
             for (let k = 0; k < timedBatchesFor(params, b); k++) {
-              const ms = await extractBatch(client, images.slice(next, next + b));
-              next += b;
+              const ms = await extractBatch(app, batch());
               samples.push(round(ms));
               log(
                 `features batch ${b} (${k + 1}): ${ms.toFixed(0)} ms, ${((b * 1000) / ms).toFixed(2)} images/s`,
@@ -317,140 +355,126 @@ async function run(params: BenchParams, rec: Recorder): Promise<void> {
           }
         });
       }
-    } finally {
-      client.dispose(); // frees the app's worker and its model before the bench worker loads anything
+      // The app's worker and its model go before the bench worker starts.
+      client.dispose();
+      client = null;
     }
-  }
 
-  const wantsPeak = parts.has("classify");
-  const wantsBaselineModel = parts.has("baseline") && (parts.has("classify") || parts.has("features"));
-  const wantsTrain = parts.has("train");
-  if (wantsPeak || wantsBaselineModel || wantsTrain) {
-    const worker = new Worker(new URL("./bench-worker.ts", import.meta.url), { type: "module" });
-    const bench = Comlink.wrap<BenchWorkerApi>(worker);
-    try {
-      const backend = await bench.init(params.backend, params.threads);
-      if (backend.name !== params.backend || (activeBackend !== null && backend.name !== activeBackend)) {
-        throw new Error(`the bench worker runs ${backend.name}, not ${params.backend} (${backend.reason})`);
-      }
-      if (r.backend === undefined) {
-        r.backend = backend.name;
-        r.backend_reason = backend.reason;
-        r.threads = backend.threads;
-        r.simd = backend.simd;
-      } else if (backend.threads !== r.threads) {
-        rec.notes.push(`the bench worker runs ${backend.threads} threads, the app's worker ${r.threads}`);
-      }
-
-      if (wantsPeak || wantsBaselineModel) {
+    const needsBenchModels = parts.has("classify") || (withBaseline && parts.has("features"));
+    if (needsBenchModels || parts.has("train")) {
+      benchWorker = await startBenchWorker(params, r, rec.notes);
+    }
+    const bench = benchWorker?.bench ?? null;
+    if (bench && needsBenchModels) {
+      await rec.part("bench-load", async () => {
         const files = await bench.loadFiles(params.model);
         if (!files.fromCache) rec.notes.push("the bench worker did not find the model in Cache Storage");
-      }
-      if (wantsPeak) {
-        await rec.part("peak", async () => {
-          const peak = await bench.oursPeakAndInference(firstImage, params.reps);
-          r.peak_tfjs_bytes = peak.distinctBytes;
-          r.peak_tfjs_bytes_reported = peak.reportedBytes;
-          r.inference_ms_per_image = roundOrNull(median(peak.inferenceMs));
-          log(
-            `peak TF.js bytes (ours, classify batch 1): ${peak.distinctBytes} (tf.profile reports ${peak.reportedBytes}; at rest ${peak.restBytes}); inference alone ${r.inference_ms_per_image} ms`,
+        if (withBaseline) await bench.buildBaseline();
+        if (parts.has("classify")) await bench.buildOurs();
+        await bench.releaseFiles();
+      });
+    }
+    if (bench && withBaseline && parts.has("classify")) {
+      await rec.part("baseline-classify", async () => {
+        for (const [k, blob] of classifyImages.entries()) {
+          const started = performance.now();
+          await bench.baselineClassify(blob);
+          const ms = performance.now() - started;
+          baselineClassifySamples.push(round(ms));
+          log(`baseline classify ${k + 1}/${classifyImages.length}: ${ms.toFixed(0)} ms`);
+        }
+        r.baseline_classify_ms_per_image = roundOrNull(median(baselineClassifySamples));
+      });
+    }
+    if (bench && withBaseline && parts.has("features")) {
+      await rec.part("baseline-features", async () => {
+        let next = 0;
+        for (const b of featureBatches) {
+          const batch = () => {
+            const slice = featureImages.slice(next, next + b);
+            next += b;
+            return slice;
+          };
+          if (warm) await bench.baselineFeatures(batch());
+          const samples: number[] = [];
+          for (let k = 0; k < timedBatchesFor(params, b); k++) {
+            const started = performance.now();
+            await bench.baselineFeatures(batch());
+            const ms = performance.now() - started;
+            samples.push(round(ms));
+            log(
+              `baseline features batch ${b} (${k + 1}): ${ms.toFixed(0)} ms, ${((b * 1000) / ms).toFixed(2)} images/s`,
+            );
+          }
+          baselineFeaturesSamples[String(b)] = samples;
+          baselineFeaturesPerS[String(b)] = imagesPerSecond(b, samples);
+        }
+      });
+    }
+
+    if (bench && parts.has("classify")) {
+      await rec.part("peak", async () => {
+        const peaks = await bench.peaksAndInference(firstImage, params.reps);
+        if (peaks.ours) {
+          r.peak_tfjs_bytes = peaks.ours.distinctBytes;
+          r.peak_tfjs_bytes_reported = peaks.ours.reportedBytes;
+          r.inference_ms_per_image = roundOrNull(median(peaks.ours.inferenceMs));
+        }
+        if (peaks.baseline) {
+          r.baseline_peak_tfjs_bytes = peaks.baseline.distinctBytes;
+          r.baseline_peak_tfjs_bytes_reported = peaks.baseline.reportedBytes;
+          r.baseline_inference_ms_per_image = roundOrNull(median(peaks.baseline.inferenceMs));
+        }
+        log(
+          `peak TF.js bytes, each buffer once: ours ${r.peak_tfjs_bytes}, baseline ${r.baseline_peak_tfjs_bytes ?? "–"} (as tf.profile counts: ${r.peak_tfjs_bytes_reported}, ${r.baseline_peak_tfjs_bytes_reported ?? "–"}); inference alone: ours ${r.inference_ms_per_image} ms, baseline ${r.baseline_inference_ms_per_image ?? "–"} ms`,
+        );
+      });
+    }
+    await bench?.disposeModels();
+
+    if (bench && parts.has("train")) {
+      await bench.prepareTraining(params.trainSamples, seed);
+      const oursTrain = await rec.part("train", () =>
+        bench.trainOurs(
+          params.epochs,
+          params.trainBudgetS,
+          Comlink.proxy((line: string) => log(line)),
+        ),
+      );
+      if (oursTrain) {
+        r.train = oursTrain;
+        r.train_s_per_epoch = oursTrain.s_per_epoch;
+        if (oursTrain.stopped_by_budget) {
+          rec.notes.push(
+            oursTrain.epochs_run > 0
+              ? `training ran ${oursTrain.epochs_run} of ${params.epochs} epochs (budget ${params.trainBudgetS} s); 20 epochs projected`
+              : `training stopped after ${oursTrain.batches_run} batches (budget ${params.trainBudgetS} s); s/epoch projected from them`,
           );
-        });
-      }
-      if (wantsBaselineModel) {
-        await drawImages();
-        const built = await rec.part("baseline-load", () => bench.buildBaseline());
-        if (built) {
-          if (parts.has("classify")) {
-            await rec.part("baseline-classify", async () => {
-              for (const [i, blob] of classifyImages.entries()) {
-                const started = performance.now();
-                await bench.baselineClassify(blob);
-                const ms = performance.now() - started;
-                baselineClassifySamples.push(round(ms));
-                log(`baseline classify ${i + 1}/${classifyImages.length}: ${ms.toFixed(0)} ms`);
-              }
-              const m = median(baselineClassifySamples);
-              r.baseline_classify_ms_per_image = m === null ? null : round(m);
-              const peak = await bench.baselinePeakAndInference(firstImage, params.reps);
-              r.baseline_peak_tfjs_bytes = peak.distinctBytes;
-              r.baseline_peak_tfjs_bytes_reported = peak.reportedBytes;
-              r.baseline_inference_ms_per_image = roundOrNull(median(peak.inferenceMs));
-              log(`baseline inference alone ${r.baseline_inference_ms_per_image} ms`);
-            });
-          }
-          if (parts.has("features")) {
-            await rec.part("baseline-features", async () => {
-              let next = 0;
-              for (const b of featureBatches) {
-                if (warm) {
-                  await bench.baselineFeatures(featureImages.slice(next, next + b));
-                  next += b;
-                }
-                const samples: number[] = [];
-                for (let k = 0; k < timedBatchesFor(params, b); k++) {
-                  const started = performance.now();
-                  await bench.baselineFeatures(featureImages.slice(next, next + b));
-                  const ms = performance.now() - started;
-                  next += b;
-                  samples.push(round(ms));
-                  log(
-                    `baseline features batch ${b} (${k + 1}): ${ms.toFixed(0)} ms, ${((b * 1000) / ms).toFixed(2)} images/s`,
-                  );
-                }
-                baselineFeaturesSamples[String(b)] = samples;
-                baselineFeaturesPerS[String(b)] = imagesPerSecond(b, samples);
-              }
-            });
-          }
         }
       }
-      await bench.disposeModels();
-
-      if (wantsTrain) {
-        await bench.prepareTraining(params.trainSamples, seed);
-        const ours = await rec.part("train", () =>
-          bench.trainOurs(
-            params.epochs,
-            params.trainBudgetS,
+      if (withBaseline) {
+        const base: TrainFigures | null = await rec.part("baseline-train", () =>
+          bench.trainBaseline(
+            params.baselineEpochs,
+            params.baselineTrainBudgetS,
             Comlink.proxy((line: string) => log(line)),
           ),
         );
-        if (ours) {
-          r.train = ours;
-          r.train_s_per_epoch = ours.s_per_epoch;
-          if (ours.stopped_by_budget) {
+        if (base) {
+          r.baseline_train = base;
+          r.baseline_train_s_per_epoch = base.s_per_epoch;
+          if (base.stopped_by_budget) {
             rec.notes.push(
-              ours.epochs_run > 0
-                ? `training ran ${ours.epochs_run} of ${params.epochs} epochs (budget ${params.trainBudgetS} s); 20 epochs projected`
-                : `training stopped after ${ours.batches_run} batches (budget ${params.trainBudgetS} s); s/epoch projected from them`,
+              `baseline training stopped after ${base.batches_run} batches (budget ${params.baselineTrainBudgetS} s); s/epoch projected from them`,
             );
           }
         }
-        if (parts.has("baseline")) {
-          const base: TrainFigures | null = await rec.part("baseline-train", () =>
-            bench.trainBaseline(
-              params.baselineEpochs,
-              params.baselineTrainBudgetS,
-              Comlink.proxy((line: string) => log(line)),
-            ),
-          );
-          if (base) {
-            r.baseline_train = base;
-            r.baseline_train_s_per_epoch = base.s_per_epoch;
-            if (base.stopped_by_budget) {
-              rec.notes.push(
-                `baseline training stopped after ${base.batches_run} batches (budget ${params.baselineTrainBudgetS} s); s/epoch projected from them`,
-              );
-            }
-          }
-        }
-        await bench.disposeTraining();
       }
-    } finally {
-      bench[Comlink.releaseProxy]();
-      worker.terminate();
+      await bench.disposeTraining();
     }
+  } finally {
+    client?.dispose();
+    benchWorker?.stop();
   }
 
   r.environment = await pageEnvironment(environmentCaps);

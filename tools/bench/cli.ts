@@ -152,7 +152,7 @@ async function runPage(
     const text = message.text();
     if (!text.startsWith("[bench]")) return;
     const part = text.match(/part=([\w-]+) (start|end)/);
-    if (part && sampler) sampler.setLabel(part[2] === "start" ? (part[1] as string) : "between");
+    if (part && sampler) sampler.setLabel(part[2] === "start" ? (part[1] as string) : `after-${part[1]}`);
     say(`  ${text.replace(/^\[bench\] /, "")}`);
   });
   page.on("pageerror", (error) => say(`  page error: ${error.message}`));
@@ -355,8 +355,13 @@ async function main(): Promise<void> {
       await sampler.sample();
       sampler.stop();
       if (full.error) say(`${label}: ${full.error}`);
+      // The app's worker is alone until the bench worker starts ("bench-load"): its RSS is the app's.
+      const appAlone = ["start", "load", "after-load", "first", "after-first"].map(
+        (p) => sampler.byPart[p] ?? 0,
+      );
       const entry = mergePages(cold?.result ?? null, full.result, {
-        peakRss: sampler.peak || null,
+        peakRss: Math.max(...appAlone) || null,
+        peakRssAll: sampler.peak || null,
         rssByPart: sampler.byPart,
         error: full.error ?? cold?.error ?? null,
       });

@@ -59,8 +59,13 @@ export interface BackendEntry {
   readonly baseline_peak_tfjs_bytes_reported: number | null;
   readonly tfjs_bytes_after_load: number | null;
   readonly float32_weight_bytes: number | null;
-  /** Sum of RSS over the browser's processes, sampled by the driver (null when nobody sampled). */
+  /**
+   * RSS summed over the browser's processes, sampled by the driver (null when nobody sampled), while the app's
+   * worker is alone (loading, classification, feature extraction); peak_rss_bytes_all: over the whole page,
+   * with the bench's own worker and both models later.
+   */
   readonly peak_rss_bytes: number | null;
+  readonly peak_rss_bytes_all: number | null;
   readonly rss_peak_by_part: Record<string, number>;
   readonly notes: readonly string[];
   /** Set when nothing (or not everything) could be measured: the page's error. */
@@ -107,7 +112,12 @@ const pick = <T>(a: T | null | undefined, b: T | null | undefined): T | null => 
 export function mergePages(
   cold: PageResult | null,
   full: PageResult | null,
-  extra: { peakRss?: number | null; rssByPart?: Record<string, number>; error?: string | null } = {},
+  extra: {
+    peakRss?: number | null;
+    peakRssAll?: number | null;
+    rssByPart?: Record<string, number>;
+    error?: string | null;
+  } = {},
 ): BackendEntry {
   const pages = [full, cold].filter((p): p is PageResult => p !== null);
   const first = <T>(get: (p: PageResult) => T | null | undefined): T | null => {
@@ -155,6 +165,7 @@ export function mergePages(
     tfjs_bytes_after_load: first((p) => p.tfjs_bytes_after_load),
     float32_weight_bytes: first((p) => p.model?.float32_weight_bytes),
     peak_rss_bytes: pick(extra.peakRss, null),
+    peak_rss_bytes_all: pick(extra.peakRssAll, null),
     rss_peak_by_part: extra.rssByPart ?? {},
     notes,
     error: extra.error ?? null,
@@ -449,7 +460,8 @@ export function tableRows(entry: BackendEntry): TableRow[] {
       fixed(bytes2mb(entry.baseline_peak_tfjs_bytes_reported), 0),
     ),
   );
-  rows.push(row("peak browser RSS MB (all processes)", fixed(bytes2mb(entry.peak_rss_bytes), 0)));
+  rows.push(row("peak browser RSS MB (app alone)", fixed(bytes2mb(entry.peak_rss_bytes), 0)));
+  rows.push(row("  whole page (+ bench worker, both models)", fixed(bytes2mb(entry.peak_rss_bytes_all), 0)));
   const threads = t("wasm_threads");
   if (threads) rows.push(row("WASM threads in use", String(entry.threads ?? "–"), "", "", threads));
   const torch = t("classify_vs_torch");
