@@ -5,6 +5,7 @@
  * tests expect and builds dist/.
  */
 import { defineConfig } from "@playwright/test";
+import { CHROMIUM_PATH, HEADLESS_CHROMIUM_ARGS } from "./tools/chromium-flags";
 
 // E2E_PORT lets two checkouts run the suite at once.
 const PORT = Number(process.env.E2E_PORT ?? 4173);
@@ -25,17 +26,8 @@ export default defineConfig({
     screenshot: "only-on-failure",
     trace: "off",
     launchOptions: {
-      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
+      executablePath: CHROMIUM_PATH,
+      args: [...HEADLESS_CHROMIUM_ARGS],
     },
   },
   projects: [{ name: "chromium" }],

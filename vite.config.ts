@@ -17,9 +17,14 @@ export default defineConfig({
   preview: { headers: crossOriginIsolation },
   worker: { format: "es" },
   build: {
-    // The app, plus the worker harness page the Playwright tests drive (e2e/worker.spec.ts).
+    // The app, plus the worker harness page the Playwright tests drive (e2e/worker.spec.ts) and the
+    // benchmark page `npm run bench` drives (bench/harness/bench.html).
     rolldownOptions: {
-      input: { main: "index.html", harness: "e2e/harness/worker-harness.html" },
+      input: {
+        main: "index.html",
+        harness: "e2e/harness/worker-harness.html",
+        bench: "bench/harness/bench.html",
+      },
     },
   },
 });
