@@ -46,6 +46,7 @@ function page(overrides: Partial<PageResult>): PageResult {
     load_ms: { cold: null, warm: null },
     load_phases_ms: null,
     first_inference_ms: null,
+    baseline_first_inference_ms: null,
     first_prediction_after_reload_ms: null,
     tfjs_bytes_after_load: null,
     classify_ms_per_image: null,
