@@ -4,7 +4,7 @@
  * the results file name. No browser, no timing.
  */
 import { describe, expect, it } from "vitest";
-import { median, newBatchClock, tick, trainFigures } from "../bench/harness/figures";
+import { median, newBatchClock, settle, tick, trainFigures } from "../bench/harness/figures";
 import {
   DEFAULT_MODEL_URL,
   needsModel,
@@ -46,6 +46,9 @@ function page(overrides: Partial<PageResult>): PageResult {
     load_ms: { cold: null, warm: null },
     load_phases_ms: null,
     first_inference_ms: null,
+    baseline_first_inference_ms: null,
+    settle_runs: null,
+    baseline_settle_runs: null,
     first_prediction_after_reload_ms: null,
     tfjs_bytes_after_load: null,
     classify_ms_per_image: null,
@@ -219,6 +222,18 @@ describe("bench page parameters", () => {
     expect(three.projected_20_epochs_s).toBeCloseTo(4.5 + 17 * 1.5, 6);
     const twenty = trainFigures([...new Array(19).fill(1), 3], clock, 100, 22, false, null);
     expect(twenty.projected_20_epochs_s).toBe(22);
+  });
+
+  it("warms up until two consecutive runs agree within 10%, at most maxRuns times", async () => {
+    const script = (times: number[]) => {
+      let i = 0;
+      return async () => times[i++] ?? 0;
+    };
+    expect(await settle(script([4000, 3800, 2900, 1700, 1690, 1000]))).toEqual([4000, 3800]);
+    expect(await settle(script([4000, 2900, 1700, 1650]))).toEqual([4000, 2900, 1700, 1650]);
+    // A run already made counts as the one before the first.
+    expect(await settle(script([1000]), { previous: 1050 })).toEqual([1000]);
+    expect(await settle(script([5, 10, 20, 40, 80]), { maxRuns: 3 })).toEqual([5, 10, 20]);
   });
 
   it("takes the median (mean of the middle two for an even count)", () => {

@@ -70,3 +70,26 @@ export function trainFigures(
     final_loss: finalLoss,
   };
 }
+
+/**
+ * Untimed warm-up until the machine is steady: runs `run` (which returns its ms) until two consecutive runs
+ * agree within `tolerance` (10%), at most `maxRuns` times. `previous` is a run already made (e.g. the first
+ * classification after loading). Measured: right after building its models the bench worker's first
+ * classifications ran 1.5–2.5× slow for ~15 s on 1 thread, then steady. Returns the ms of the runs made here.
+ */
+export async function settle(
+  run: () => Promise<number>,
+  options: { previous?: number | null; tolerance?: number; maxRuns?: number } = {},
+): Promise<number[]> {
+  const tolerance = options.tolerance ?? 0.1;
+  const maxRuns = options.maxRuns ?? 8;
+  const times: number[] = [];
+  let last = options.previous ?? null;
+  while (times.length < maxRuns) {
+    const ms = await run();
+    times.push(ms);
+    if (last !== null && Math.abs(ms - last) <= tolerance * last) break;
+    last = ms;
+  }
+  return times;
+}

@@ -78,6 +78,11 @@ export interface PageResult {
     readonly total: number;
   } | null;
   readonly first_inference_ms: number | null;
+  /** The baseline's first classification after building it (not among its samples, as ours is not). */
+  readonly baseline_first_inference_ms: number | null;
+  /** Untimed classifications before the samples until two agreed within 10% (figures.ts settle), beyond ours' first. */
+  readonly settle_runs: number | null;
+  readonly baseline_settle_runs: number | null;
   /** With the model cached: ms from navigation start to the first top-5 (page, worker, load, classify). */
   readonly first_prediction_after_reload_ms: number | null;
   readonly tfjs_bytes_after_load: number | null;

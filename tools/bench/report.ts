@@ -37,6 +37,7 @@ export interface BackendEntry {
   readonly load_ms: { readonly cold: number | null; readonly warm: number | null };
   readonly load_phases_ms: { readonly cold: unknown; readonly warm: unknown };
   readonly first_inference_ms: number | null;
+  readonly baseline_first_inference_ms: number | null;
   readonly first_prediction_after_reload_ms: number | null;
   readonly classify_ms_per_image: number | null;
   readonly baseline_classify_ms_per_image: number | null;
@@ -142,6 +143,7 @@ export function mergePages(
       warm: first((p) => (p.from_cache === true ? p.load_phases_ms : null)),
     },
     first_inference_ms: first((p) => p.first_inference_ms),
+    baseline_first_inference_ms: first((p) => p.baseline_first_inference_ms),
     first_prediction_after_reload_ms: first((p) => p.first_prediction_after_reload_ms),
     classify_ms_per_image: first((p) => p.classify_ms_per_image),
     baseline_classify_ms_per_image: first((p) => p.baseline_classify_ms_per_image),
@@ -387,7 +389,13 @@ export function tableRows(entry: BackendEntry): TableRow[] {
       `${fixed(ms2s(entry.load_ms.cold), 1)} / ${fixed(ms2s(entry.load_ms.warm), 1)}`,
     ),
   );
-  rows.push(row("first inference (ms)", fixed(entry.first_inference_ms, 0)));
+  rows.push(
+    row(
+      "first inference (ms)",
+      fixed(entry.first_inference_ms, 0),
+      fixed(entry.baseline_first_inference_ms, 0),
+    ),
+  );
   if (entry.backend === "wasm" || entry.first_prediction_after_reload_ms !== null) {
     const target = t("first_prediction_after_reload");
     rows.push(
