@@ -344,13 +344,31 @@ export interface TrainOptions {
 const YIELD_EVERY_MS = 125;
 
 /**
+ * Lets queued tasks (a stop message) run. A message to ourselves, not
+ * tf.nextFrame(): that waits for an animation frame (up to 16 ms, in a
+ * worker too), and nested setTimeout(0)s are clamped to 4 ms.
+ */
+function yieldToEventLoop(): Promise<void> {
+  if (typeof MessageChannel === "undefined") return new Promise((resolve) => setTimeout(resolve, 0));
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
+}
+
+/**
  * Trains the head, one epoch at a time so we control the batch order: each
  * epoch's permutation and each batch's dropout mask come from
  * (seed, epoch, batch), so a seeded run is repeatable, and a run stopped at an
  * epoch boundary and continued is identical to an uninterrupted one.
  *
  * The lesson's architecture trains with the hand-written step of
- * fast-head.ts (same maths as model.fit, ~15× faster on WASM, batches taken
+ * fast-head.ts (same maths as model.fit, 10–13× faster on WASM: ~4 s
+ * instead of ~47 s per epoch of 2000 samples on 2 threads; batches taken
  * straight from xTrain); any other model with model.fit, one call per epoch
  * on a shuffled copy of xTrain.
  *
@@ -538,7 +556,7 @@ async function fastEpoch(
       break;
     }
     if (performance.now() - lastYield > YIELD_EVERY_MS) {
-      await tf.nextFrame();
+      await yieldToEventLoop();
       lastYield = performance.now();
     }
   }
