@@ -532,27 +532,20 @@ async function fastEpoch(
   let accSum = 0;
   let seen = 0;
   let lastYield = performance.now();
-  const outcome: EpochOutcome = {
-    failure: null,
-    interrupted: false,
-    loss: null,
-    acc: null,
-    valLoss: null,
-    valAcc: null,
-  };
+  let interrupted = false;
   for (let batch = 0; batch < batchesPerEpoch; batch++) {
     const rows = order.subarray(batch * config.batchSize, Math.min(n, (batch + 1) * config.batchSize));
     const { loss, acc } = await fast.step(rows, hashString(`dropout:${epoch}:${batch}`, seed));
     if (!Number.isFinite(loss)) {
-      outcome.failure = { kind: "non-finite-loss", batch, loss };
-      return outcome;
+      const failure: Failure = { kind: "non-finite-loss", batch, loss };
+      return { failure, interrupted: false, loss: null, acc: null, valLoss: null, valAcc: null };
     }
     lossSum += loss * rows.length;
     accSum += acc * rows.length;
     seen += rows.length;
     await callbacks.onBatchEnd?.({ epoch, batch, batchesPerEpoch, loss, acc });
     if (callbacks.shouldStop?.()) {
-      outcome.interrupted = true;
+      interrupted = true;
       break;
     }
     if (performance.now() - lastYield > YIELD_EVERY_MS) {
@@ -560,16 +553,19 @@ async function fastEpoch(
       lastYield = performance.now();
     }
   }
-  // Keras averages the batch losses weighted by batch size.
-  outcome.loss = lossSum / seen;
-  outcome.acc = accSum / seen;
   fast.writeBack();
-  if (!outcome.interrupted && data.xVal && data.yVal && data.xVal.shape[0] > 0) {
-    const val = await validationMetrics(tf, plan, data.xVal, data.yVal);
-    outcome.valLoss = val.loss;
-    outcome.valAcc = val.acc;
-  }
-  return outcome;
+  const { xVal, yVal } = data;
+  const val =
+    !interrupted && xVal && yVal && xVal.shape[0] > 0 ? await validationMetrics(tf, plan, xVal, yVal) : null;
+  return {
+    failure: null,
+    interrupted,
+    // Keras averages the batch losses weighted by batch size.
+    loss: lossSum / seen,
+    acc: accSum / seen,
+    valLoss: val?.loss ?? null,
+    valAcc: val?.acc ?? null,
+  };
 }
 
 /** One epoch with model.fit on a shuffled copy of the training set. */
