@@ -416,7 +416,7 @@ test("a forced single WASM thread is honoured and reported; the speed ratio is l
   test.setTimeout(400_000);
   const cores = await page.evaluate(() => navigator.hardwareConcurrency);
   test.skip(cores < 2, "one core: nothing to compare");
-  const photos = photoFiles().slice(0, 4);
+  const photos = photoFiles().slice(0, 2);
   // Two workers side by side (this page: the chooser's threads; another: 1 thread), measured in turns so that
   // the noise of a shared machine hits both; the fastest image of each is compared.
   await openHarness();
@@ -438,10 +438,11 @@ test("a forced single WASM thread is honoured and reported; the speed ratio is l
     const threads = chosen.outcome.value.backend.threads ?? 1;
     const times = { chosen: [] as number[], single: [] as number[] };
     const run = async (p: Page) => {
-      const r = await p.evaluate((f) => window.vgg16Harness.classify(f, { batchSize: 4 }), photos);
+      const r = await p.evaluate((f) => window.vgg16Harness.classify(f, { batchSize: 2 }), photos);
       return r.results.flatMap((x: TimedResult) => (x.result.ok ? [x.result.ms] : []));
     };
-    for (let round = 0; round < 3; round++) {
+    // Two rounds of two images each keep this under ~30 s of CI time; the benchmark measures speed properly.
+    for (let round = 0; round < 2; round++) {
       times.chosen.push(...(await run(page)));
       times.single.push(...(await run(single)));
     }
