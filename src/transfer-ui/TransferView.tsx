@@ -11,9 +11,11 @@ import { SPLITS } from "../transfer/dataset";
 import { type HeadConfig, type OptimizerName, validateHeadConfig } from "../transfer/head";
 import { MetricFigure } from "./Charts";
 import {
+  allImages,
   cachedComputedText,
   cellImages,
   countsView,
+  extractedSoFarText,
   extractionRateText,
   formatAccuracy,
   SPLIT_LABELS,
@@ -235,6 +237,11 @@ function DatasetPanel() {
 function FeaturesPanel() {
   const f = useFeatures();
   const total = useDataset((s) => countsView(s.dataset).totals.total);
+  const dataset = useDataset((s) => s.dataset);
+  const extracted = useMemo(
+    () => allImages(dataset).filter((image) => f.hashes[image.id] !== undefined).length,
+    [dataset, f.hashes],
+  );
   const running = f.phase === "running";
   return (
     <section className="panel" aria-labelledby="tl-features">
@@ -258,6 +265,9 @@ function FeaturesPanel() {
           </button>
         )}
       </div>
+      {!running && f.total === 0 && extractedSoFarText(extracted, total) && (
+        <p>{extractedSoFarText(extracted, total)}</p>
+      )}
       {(running || f.total > 0) && (
         <div className="job">
           <progress
@@ -451,7 +461,7 @@ function TrainingPanel() {
           Start over
         </button>
       </div>
-      <p aria-live="polite">{trainingStatusText(t)}</p>
+      <p aria-live="polite">{trainingStatusText(t, config.epochs)}</p>
       {t.phase === "error" && t.error && (
         <p className="loader__error" role="alert">
           {t.error}

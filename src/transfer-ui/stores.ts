@@ -182,6 +182,25 @@ interface FeaturesStore {
 
 let extractController: AbortController | null = null;
 
+/**
+ * Saves the image → hash map while extraction runs (coalesced: one write at a time, the latest state), so a
+ * reload or a closed tab in the middle keeps what was done: the features are in the worker's cache already,
+ * and these hashes let training use them without extracting again.
+ */
+let hashSave: Promise<void> | null = null;
+let hashesDirty = false;
+function saveHashesSoon(): void {
+  hashesDirty = true;
+  if (hashSave) return;
+  hashSave = (async () => {
+    while (hashesDirty) {
+      hashesDirty = false;
+      await saveHashes(useFeatures.getState().hashes);
+    }
+    hashSave = null;
+  })();
+}
+
 export const useFeatures = create<FeaturesStore>()((set, get) => ({
   phase: "idle",
   done: 0,
@@ -227,6 +246,7 @@ export const useFeatures = create<FeaturesStore>()((set, get) => ({
             failures,
             hashes: { ...hashes },
           });
+          if (result.ok) saveHashesSoon();
         },
         controller.signal,
       );
