@@ -122,10 +122,11 @@ test("reload mid-extraction and mid-training, and a full disk: finished work is 
     await expect(features).toContainText(`Feature cache: ${kept} images`);
     await waitReady(page);
 
-    // 2. A full disk: the quota shrinks to what is used now.
+    // 2. A full disk: the quota shrinks to half of what is used now (Chrome's usage accounting is lazy: with the
+    // quota at the usage, a batch or all of them still fit on some runs).
     const origin = new URL(page.url()).origin;
     const usage = await page.evaluate(async () => (await navigator.storage.estimate()).usage ?? 0);
-    await cdp.send("Storage.overrideQuotaForOrigin", { origin, quotaSize: usage });
+    await cdp.send("Storage.overrideQuotaForOrigin", { origin, quotaSize: Math.floor(usage / 2) });
     const modelRequests: string[] = [];
     const onRequest = (r: { url(): string }) => {
       if (new URL(r.url()).pathname.startsWith("/models/")) modelRequests.push(r.url());
@@ -143,10 +144,8 @@ test("reload mid-extraction and mid-training, and a full disk: finished work is 
     await expect(features).toContainText(
       "Features are not being cached: The browser's storage quota is full",
     );
-    // Usage is only estimated, so a batch may still fit; but not all of them.
     const stored = Number(/Feature cache: (\d+) images/.exec((await features.textContent()) ?? "")?.[1]);
-    expect(stored).toBeGreaterThanOrEqual(kept);
-    expect(stored).toBeLessThan(TOTAL);
+    expect(stored).toBe(kept);
 
     // 3. Space is back: everything saved before the disk filled up is still there after a reload.
     await cdp.send("Storage.overrideQuotaForOrigin", { origin });

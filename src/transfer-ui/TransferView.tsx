@@ -128,6 +128,7 @@ function ClassRow({ index, name }: { readonly index: number; readonly name: stri
 function DatasetPanel() {
   const dataset = useDataset((s) => s.dataset);
   const message = useDataset((s) => s.message);
+  const saveProblem = useDataset((s) => s.saveProblem);
   const view = useMemo(() => countsView(dataset), [dataset]);
   const folderId = useId();
   const onFolder = (event: ChangeEvent<HTMLInputElement>) => {
@@ -166,6 +167,12 @@ function DatasetPanel() {
       {message && (
         <p className="loader__error" role="alert">
           {message}
+        </p>
+      )}
+      {saveProblem && (
+        <p className="notice">
+          These images are not kept for your next visit ({saveProblem}): the lesson works, but a reload
+          forgets them.
         </p>
       )}
       <div className="tl-classes">
