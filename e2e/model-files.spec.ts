@@ -100,7 +100,7 @@ test("a text file named weights.h5 gets an alert naming it", async ({ page }) =>
     mimeType: "application/octet-stream",
     buffer: Buffer.from("These are not the weights you are looking for.\n"),
   });
-  const alert = model.getByRole("alert");
+  const alert = model.getByRole("alert").filter({ hasText: "weights.h5" });
   await expect(alert).toContainText("weights.h5");
   await expect(alert).toContainText("not an HDF5 file");
   // The explanation is still there to try again.

@@ -9,6 +9,7 @@ import {
   overallFraction,
   phasesOf,
   progressText,
+  repairNote,
 } from "./load-progress";
 import { useModelStatus } from "./store";
 
@@ -47,7 +48,7 @@ export function ModelLoader() {
   const loaded = useModelStatus((s) => s.loaded);
   const cache = useModelStatus((s) => s.cache);
   const clearCache = useModelStatus((s) => s.clearCache);
-  const loadWeights = useModelStatus((s) => s.loadWeights);
+  const retry = useModelStatus((s) => s.retry);
   const selectId = useId();
   const now = useNow(loaded.phase === "loading");
 
@@ -95,6 +96,7 @@ export function ModelLoader() {
               />
             </div>
             <PhaseList progress={loaded.progress} now={now} />
+            {repairNote(loaded.progress) && <p className="muted">{repairNote(loaded.progress)}</p>}
           </>
         )}
         {loaded.phase === "ready" && (
@@ -108,14 +110,16 @@ export function ModelLoader() {
               .
             </p>
             <PhaseList progress={loaded.progress} />
+            {repairNote(loaded.progress) && <p className="muted">{repairNote(loaded.progress)}</p>}
             {cacheNote(loaded.progress) && <p className="muted">{cacheNote(loaded.progress)}</p>}
           </>
         )}
         {loaded.phase === "error" && (
           <div className="loader__error">
-            <p>Loading the model failed: {loaded.message}</p>
-            <button type="button" onClick={() => void loadWeights()}>
-              Try again
+            {/* The message names the file (model.json or the shard) or the layer that is wrong. */}
+            <p role="alert">Loading the model failed: {loaded.message}</p>
+            <button type="button" onClick={() => void retry()}>
+              Retry
             </button>
             <PhaseList progress={loaded.progress} />
           </div>

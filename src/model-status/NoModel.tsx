@@ -25,25 +25,33 @@ export function NoModel({ status, onRetry }: { readonly status: Problem; readonl
   const custom = new URLSearchParams(window.location.search).has("model");
   return (
     <div className="no-model">
-      {status.phase === "missing" ? (
-        <>
-          <h3>
-            No VGG16 model found at <code className="break">{status.url}</code>
-          </h3>
-          <p>Nothing usable is there: {status.reason}</p>
-        </>
-      ) : (
-        <>
-          <h3>
-            Found a file at <code className="break">{status.url}</code>, but it is not a usable VGG16 model
-          </h3>
-          <p>What is wrong:</p>
-          <ul className="problems">
-            {status.problems.map((problem) => (
-              <li key={problem}>{problem}</li>
-            ))}
-          </ul>
-        </>
+      {/* What is wrong, naming the file (and the layer): announced as soon as it is known. */}
+      <div role="alert">
+        {status.phase === "missing" ? (
+          <>
+            <h3>
+              No VGG16 model found at <code className="break">{status.url}</code>
+            </h3>
+            <p>Nothing usable is there: {status.reason}</p>
+          </>
+        ) : (
+          <>
+            <h3>
+              Found a file at <code className="break">{status.url}</code>, but it is not a usable VGG16 model
+            </h3>
+            <p>What is wrong:</p>
+            <ul className="problems">
+              {status.problems.map((problem) => (
+                <li key={problem}>{problem}</li>
+              ))}
+            </ul>
+          </>
+        )}
+      </div>
+      {onRetry && (
+        <button type="button" onClick={onRetry}>
+          Retry
+        </button>
       )}
       <h4>How to get a model</h4>
       <p>Run one of these in the project folder:</p>
@@ -66,11 +74,6 @@ export function NoModel({ status, onRetry }: { readonly status: Problem; readonl
         )}
       </p>
       <LocalModelPicker />
-      {onRetry && (
-        <button type="button" onClick={onRetry}>
-          Check again
-        </button>
-      )}
     </div>
   );
 }

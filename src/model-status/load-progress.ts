@@ -42,6 +42,8 @@ export interface LoadProgress {
   /** After a download: whether the weights were kept in the cache, and why not. */
   readonly cacheStored: boolean | null;
   readonly cacheProblem: string | null;
+  /** Shards found damaged in the cache, dropped and downloaded again (file names); empty when none. */
+  readonly cacheRepaired: readonly string[];
 }
 
 export const NO_PROGRESS: LoadProgress = {
@@ -50,6 +52,7 @@ export const NO_PROGRESS: LoadProgress = {
   cacheHit: null,
   cacheStored: null,
   cacheProblem: null,
+  cacheRepaired: [],
 };
 
 /** Folds one LoadEvent in, received at local time `now` (ms); a new phase marks the earlier ones done. */
@@ -60,6 +63,7 @@ export function applyLoadEvent(progress: LoadProgress, event: LoadEvent, now = 0
       cacheHit: event.hit,
       cacheStored: event.stored ?? progress.cacheStored,
       cacheProblem: event.stored === false ? (event.reason ?? "unknown reason") : progress.cacheProblem,
+      cacheRepaired: event.repaired ? [...event.repaired] : progress.cacheRepaired,
     };
   }
   const index = PHASES.indexOf(event.phase);
@@ -184,6 +188,14 @@ export function readyText(backend: BackendInfo): string {
 export function cacheNote(progress: LoadProgress): string | null {
   if (progress.cacheStored !== false) return null;
   return `The weights could not be kept in the browser's cache (${progress.cacheProblem ?? "unknown reason"}), so the next visit downloads them again.`;
+}
+
+/** Said when damaged shards were found in the cache and downloaded again. */
+export function repairNote(progress: LoadProgress): string | null {
+  const names = progress.cacheRepaired;
+  if (names.length === 0) return null;
+  const what = names.length === 1 ? "1 damaged shard" : `${names.length} damaged shards`;
+  return `Repaired the cache: ${what} (${names.join(", ")}) dropped and downloaded again.`;
 }
 
 /** "Loaded in 8.7 s: download 4.1 s (135 MB/s), weight upload 1.2 s, warm-up 3.4 s", or from the cache. */

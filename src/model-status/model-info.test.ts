@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { vgg16ManifestWeights } from "../model/manifest-check";
 import { modelIdFor, type Vgg16Metadata } from "../model/metadata";
 import {
   describeModelJson,
@@ -35,21 +36,18 @@ function metadata(overrides: Partial<Vgg16Metadata> = {}): Vgg16Metadata {
   };
 }
 
-function modelJson(meta: unknown = metadata()) {
+const SMALL_WEIGHTS = [
+  { name: "a/kernel", shape: [3, 3, 3, 64], dtype: "float32", quantization: { dtype: "float16" } },
+  { name: "a/bias", shape: [64], dtype: "float32" },
+  { name: "fc/kernel", shape: [10, 10], dtype: "float32", quantization: { dtype: "uint8", min: 0 } },
+  { name: "flatten/shape", shape: [2], dtype: "int32" },
+];
+
+function modelJson(meta: unknown = metadata(), weights: unknown[] = vgg16ManifestWeights(true)) {
   return {
     format: "graph-model",
     modelTopology: { node: [] },
-    weightsManifest: [
-      {
-        paths: ["group1-shard1of2.bin", "group1-shard2of2.bin"],
-        weights: [
-          { name: "a/kernel", shape: [3, 3, 3, 64], dtype: "float32", quantization: { dtype: "float16" } },
-          { name: "a/bias", shape: [64], dtype: "float32" },
-          { name: "fc/kernel", shape: [10, 10], dtype: "float32", quantization: { dtype: "uint8", min: 0 } },
-          { name: "flatten/shape", shape: [2], dtype: "int32" },
-        ],
-      },
-    ],
+    weightsManifest: [{ paths: ["group1-shard1of2.bin", "group1-shard2of2.bin"], weights }],
     userDefinedMetadata: { vgg16: meta },
   };
 }
@@ -68,7 +66,7 @@ describe("model info", () => {
   });
 
   it("sums stored bytes per dtype and counts shards", () => {
-    expect(summarizeManifest(modelJson().weightsManifest)).toEqual({
+    expect(summarizeManifest(modelJson(metadata(), SMALL_WEIGHTS).weightsManifest)).toEqual({
       weightBytes: 3 * 3 * 3 * 64 * 2 + 64 * 4 + 100 + 2 * 4,
       shards: 2,
       tensors: 4,
@@ -99,6 +97,19 @@ describe("model info", () => {
     expect(JSON.stringify(badParams)).toContain("VGG16 with top has 138357544");
     const badQuant = describeModelJson(modelJson({ ...metadata(), quantization: "int4" }));
     expect(JSON.stringify(badQuant)).toContain("int4");
+  });
+
+  it("refuses a manifest that is not VGG16's, naming the layer", () => {
+    const weights = vgg16ManifestWeights(true)
+      .filter((w) => w.name !== "fc2/bias")
+      .map((w) => (w.name === "block4_conv1/kernel" ? { ...w, shape: [3, 3, 256, 511] } : w));
+    expect(describeModelJson(modelJson(metadata(), weights))).toEqual({
+      kind: "invalid",
+      problems: [
+        'layer "block4_conv1": kernel has shape [3, 3, 256, 511], VGG16 expects [3, 3, 256, 512].',
+        'layer "fc2": the weights manifest has no bias (fc2/bias).',
+      ],
+    });
   });
 
   it("tells missing from invalid when fetching", async () => {

@@ -4,6 +4,7 @@
  * Model panel shows. Pure functions plus one fetch, so it runs (and is tested)
  * in Node as well as in the browser.
  */
+import { vgg16ManifestProblems } from "../model/manifest-check";
 import { readVgg16Metadata, type Vgg16Metadata } from "../model/metadata";
 import { isQuantization } from "../model/quantize";
 import { KERAS_PARAM_COUNTS } from "../model/vgg16-spec";
@@ -148,6 +149,13 @@ export function describeModelJson(json: unknown): ModelInfo {
   }
   const manifest = summarizeManifest(json.weightsManifest);
   if ("problems" in manifest) problems.push(...manifest.problems);
+  else if (meta !== null) {
+    // Every group is well-formed here (summarizeManifest checked): are they VGG16's layers?
+    const weights = (json.weightsManifest as Array<{ weights: Array<{ name: string; shape: number[] }> }>)
+      .flatMap((group) => group.weights)
+      .filter((w) => isRecord(w) && typeof w.name === "string");
+    problems.push(...vgg16ManifestProblems(weights, meta.includeTop !== false));
+  }
   if (problems.length > 0 || meta === null || "problems" in manifest) return { kind: "invalid", problems };
   return { kind: "found", facts: { metadata: meta, ...manifest } };
 }

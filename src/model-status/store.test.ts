@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { Vgg16Port } from "../app/client-port";
+import { vgg16ManifestWeights } from "../model/manifest-check";
 import { modelIdFor, type Vgg16Metadata } from "../model/metadata";
 import type { LoadEvent, LoadedModel, LoadOptions } from "../vgg16/api";
 import { connectModelClient, readyModel, useModelStatus } from "./store";
@@ -23,7 +24,7 @@ const metadata: Vgg16Metadata = {
 const modelJson = JSON.stringify({
   format: "graph-model",
   modelTopology: { node: [] },
-  weightsManifest: [{ paths: ["a.bin"], weights: [{ name: "w", shape: [2], dtype: "float32" }] }],
+  weightsManifest: [{ paths: ["a.bin"], weights: vgg16ManifestWeights(true) }],
   userDefinedMetadata: { vgg16: metadata },
 });
 

@@ -43,6 +43,11 @@ interface ModelStatusStore {
   load(url: string, options?: { force?: boolean }): Promise<void>;
   /** Loads (again) the weights of the model found at status.url, on the chosen backend. */
   loadWeights(): Promise<void>;
+  /**
+   * After a failure: reads model.json again and loads the weights. Shards already downloaded come from the
+   * cache, so only what is still missing is fetched.
+   */
+  retry(): Promise<void>;
   /** Picks another backend and reloads the model on it. */
   setBackend(backend: BackendChoice): void;
   clearCache(): Promise<void>;
@@ -204,6 +209,12 @@ export const useModelStatus = create<ModelStatusStore>()((set, get) => {
       } finally {
         if (loading === controller) loading = null;
       }
+    },
+
+    async retry() {
+      const { status } = get();
+      if (status.phase === "idle" || status.phase === "local") return;
+      await get().load(status.url, { force: true });
     },
 
     setBackend(backend) {

@@ -34,6 +34,17 @@ export interface Vgg16Metadata {
   readonly labels: ImagenetLabels | null;
   readonly convertedBy: string;
   readonly createdAt: string;
+  /**
+   * Size and SHA-256 (hex) of every shard, in manifest order, as written to disk by `npm run weights`; the app
+   * checks each shard against them after downloading it and when reading it from its cache. Absent in models
+   * written before, or converted in the browser (their shards are then checked by size only).
+   */
+  readonly shards?: readonly ShardDigest[];
+}
+
+export interface ShardDigest {
+  readonly bytes: number;
+  readonly sha256: string;
 }
 
 export function modelIdFor(source: ModelSource, quantization: Quantization, includeTop: boolean): string {

@@ -11,9 +11,11 @@ import { SPLITS } from "../transfer/dataset";
 import { type HeadConfig, type OptimizerName, validateHeadConfig } from "../transfer/head";
 import { MetricFigure } from "./Charts";
 import {
+  allImages,
   cachedComputedText,
   cellImages,
   countsView,
+  extractedSoFarText,
   extractionRateText,
   formatAccuracy,
   SPLIT_LABELS,
@@ -126,6 +128,7 @@ function ClassRow({ index, name }: { readonly index: number; readonly name: stri
 function DatasetPanel() {
   const dataset = useDataset((s) => s.dataset);
   const message = useDataset((s) => s.message);
+  const saveProblem = useDataset((s) => s.saveProblem);
   const view = useMemo(() => countsView(dataset), [dataset]);
   const folderId = useId();
   const onFolder = (event: ChangeEvent<HTMLInputElement>) => {
@@ -164,6 +167,12 @@ function DatasetPanel() {
       {message && (
         <p className="loader__error" role="alert">
           {message}
+        </p>
+      )}
+      {saveProblem && (
+        <p className="notice">
+          These images are not kept for your next visit ({saveProblem}): the lesson works, but a reload
+          forgets them.
         </p>
       )}
       <div className="tl-classes">
@@ -235,6 +244,11 @@ function DatasetPanel() {
 function FeaturesPanel() {
   const f = useFeatures();
   const total = useDataset((s) => countsView(s.dataset).totals.total);
+  const dataset = useDataset((s) => s.dataset);
+  const extracted = useMemo(
+    () => allImages(dataset).filter((image) => f.hashes[image.id] !== undefined).length,
+    [dataset, f.hashes],
+  );
   const running = f.phase === "running";
   return (
     <section className="panel" aria-labelledby="tl-features">
@@ -258,6 +272,9 @@ function FeaturesPanel() {
           </button>
         )}
       </div>
+      {!running && f.total === 0 && extractedSoFarText(extracted, total) && (
+        <p>{extractedSoFarText(extracted, total)}</p>
+      )}
       {(running || f.total > 0) && (
         <div className="job">
           <progress
@@ -451,7 +468,7 @@ function TrainingPanel() {
           Start over
         </button>
       </div>
-      <p aria-live="polite">{trainingStatusText(t)}</p>
+      <p aria-live="polite">{trainingStatusText(t, config.epochs)}</p>
       {t.phase === "error" && t.error && (
         <p className="loader__error" role="alert">
           {t.error}

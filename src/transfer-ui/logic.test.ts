@@ -13,6 +13,7 @@ import {
   countsView,
   emptyDataset,
   etaText,
+  extractedSoFarText,
   extractionRateText,
   formatAccuracy,
   formatLoss,
@@ -192,6 +193,11 @@ describe("training transitions", () => {
     const restored = run(INITIAL_TRAINING, { type: "restored", history });
     expect(restored.restored).toBe("head");
     expect(trainingStatusText(restored)).toBe("Restored a head trained for 3 epochs.");
+    expect(trainingStatusText(restored, 3)).toBe("Restored a head trained for 3 epochs.");
+    // A run that a reload cut short: Continue training picks up after the last complete epoch.
+    expect(trainingStatusText(restored, 20)).toBe(
+      "Restored a head trained for 3 epochs. Continue training goes on from epoch 4 to 20.",
+    );
     const numbersOnly = run(INITIAL_TRAINING, { type: "restored", history, head: false });
     expect(trainingStatusText(numbersOnly)).toBe(
       "3 epochs trained earlier, but their head was not kept: train again.",
@@ -287,5 +293,15 @@ describe("extraction progress text", () => {
     expect(extractionRateText(100, 100, 2.5)).toBe("100 of 100 images · 2.5 images/s");
     expect(cachedComputedText(3, 7)).toBe("3 cached, 7 computed");
     expect(cachedComputedText(3, 7, 1)).toBe("3 cached, 7 computed, 1 failed");
+  });
+});
+
+describe("extraction cut short", () => {
+  it("says what is kept and what is left", () => {
+    expect(extractedSoFarText(0, 12)).toBeNull();
+    expect(extractedSoFarText(4, 12)).toBe(
+      "Features extracted for 4 of 12 images; Extract features computes the other 8.",
+    );
+    expect(extractedSoFarText(12, 12)).toBe("Features extracted for all 12 images.");
   });
 });

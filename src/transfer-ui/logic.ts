@@ -160,6 +160,16 @@ export function etaText(remaining: number, imagesPerSecond: number): string | nu
   return `about ${formatDuration(remaining / imagesPerSecond)} left`;
 }
 
+/**
+ * Said before extraction when some of the dataset's images already have features (e.g. a reload or a closed
+ * tab ended an extraction): what is kept and what Extract features will still compute.
+ */
+export function extractedSoFarText(extracted: number, total: number): string | null {
+  if (extracted <= 0 || total <= 0) return null;
+  if (extracted >= total) return `Features extracted for all ${total} images.`;
+  return `Features extracted for ${extracted} of ${total} images; Extract features computes the other ${total - extracted}.`;
+}
+
 export function cachedComputedText(cached: number, computed: number, failed = 0): string {
   const base = `${cached} cached, ${computed} computed`;
   return failed > 0 ? `${base}, ${failed} failed` : base;
@@ -293,8 +303,12 @@ function seconds(value: number): string {
   return `${value < 1 ? value.toFixed(2) : value.toFixed(1)} s`;
 }
 
-/** The line under the Train buttons: progress while running, then how the run ended and how long epochs took. */
-export function trainingStatusText(state: TrainingState): string {
+/**
+ * The line under the Train buttons: progress while running, then how the run ended and how long epochs took.
+ * `plannedEpochs` (the form's Epochs, a total): a restored head short of it (a reload or a closed tab ended its
+ * run) says where Continue training picks up.
+ */
+export function trainingStatusText(state: TrainingState, plannedEpochs?: number): string {
   const n = state.history.length;
   const epochs = `${n} ${n === 1 ? "epoch" : "epochs"}`;
   const took =
@@ -311,7 +325,13 @@ export function trainingStatusText(state: TrainingState): string {
     case "stopped":
       if (n === 0) return "";
       // Restored after a reload, or imported: trained earlier, not on this page.
-      if (state.restored === "head") return `Restored a head trained for ${epochs}.`;
+      if (state.restored === "head") {
+        const more =
+          plannedEpochs !== undefined && Number.isInteger(plannedEpochs) && n < plannedEpochs
+            ? ` Continue training goes on from epoch ${n + 1} to ${plannedEpochs}.`
+            : "";
+        return `Restored a head trained for ${epochs}.${more}`;
+      }
       if (state.restored === "history")
         return `${epochs} trained earlier, but their head was not kept: train again.`;
       return `Stopped after ${epochs}${suffix}.`;

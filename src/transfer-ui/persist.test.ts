@@ -1,14 +1,22 @@
 import "fake-indexeddb/auto";
 import { describe, expect, it } from "vitest";
 import { addToClass, emptyDataset } from "./logic";
-import { loadHashes, loadLesson, saveBlobs, saveDataset, saveHashes, saveHistory } from "./persist";
+import {
+  describeSaveError,
+  loadHashes,
+  loadLesson,
+  saveBlobs,
+  saveDataset,
+  saveHashes,
+  saveHistory,
+} from "./persist";
 
 describe("persistence", () => {
   it("restores the dataset, its files and the training history", async () => {
     expect(await loadLesson()).toBeNull();
     const dataset = addToClass(emptyDataset(), 0, ["class-0/a.jpg"]);
-    await saveBlobs(new Map([["class-0/a.jpg", new Blob(["abc"])]]), true);
-    await saveDataset(dataset);
+    expect(await saveBlobs(new Map([["class-0/a.jpg", new Blob(["abc"])]]), true)).toBeNull();
+    expect(await saveDataset(dataset)).toBeNull();
     await saveHistory([{ epoch: 1, loss: 0.5, acc: 0.7, val_loss: 0.6, val_acc: 0.65 }]);
     const saved = await loadLesson();
     expect(saved?.dataset).toEqual(dataset);
@@ -19,5 +27,14 @@ describe("persistence", () => {
   it("keeps the content hashes of extracted features", async () => {
     await saveHashes({ "class-0/a.jpg": "abc123" });
     expect(await loadHashes()).toEqual({ "class-0/a.jpg": "abc123" });
+  });
+
+  it("says why a write failed, a full quota in plain words", () => {
+    expect(describeSaveError(new DOMException("over quota", "QuotaExceededError"))).toBe(
+      "the browser's storage quota is full",
+    );
+    expect(describeSaveError(new DOMException("closing", "InvalidStateError"))).toBe(
+      "InvalidStateError: closing",
+    );
   });
 });

@@ -2,7 +2,9 @@
  * The view's memory across reloads, in IndexedDB ("vgg16-transfer-ui"): the
  * dataset (class names, ids per split), the image files themselves, and the
  * last training history. Every function fails soft: without IndexedDB
- * (private mode, tests) the view still works, it just forgets.
+ * (private mode, tests) or with a full disk the view still works, it just
+ * forgets; the save functions resolve to why (null when saved), so the view
+ * can say that its files will not survive a reload.
  */
 import { type IDBPDatabase, openDB } from "idb";
 import type { EpochLogs } from "../transfer/head";
@@ -36,21 +38,41 @@ async function attempt<T>(fallback: T, run: (database: IDBPDatabase) => Promise<
   }
 }
 
+/** A failed write in words: a full quota gets its own. */
+export function describeSaveError(error: unknown): string {
+  const name = typeof error === "object" && error !== null && "name" in error ? String(error.name) : "";
+  if (name === "QuotaExceededError") return "the browser's storage quota is full";
+  return `${name || "error"}: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+/** Runs a write; resolves to null when it was saved, else to why not. */
+async function attemptWrite(run: (database: IDBPDatabase) => Promise<void>): Promise<string | null> {
+  const opening = db();
+  if (!opening) return "this browser offers no IndexedDB here";
+  try {
+    await run(await opening);
+    return null;
+  } catch (error) {
+    console.warn("transfer-ui: IndexedDB", error);
+    return describeSaveError(error);
+  }
+}
+
 export interface SavedLesson {
   readonly dataset: LessonDataset;
   readonly blobs: Map<string, Blob>;
   readonly history: readonly EpochLogs[];
 }
 
-export function saveDataset(dataset: LessonDataset): Promise<void> {
-  return attempt(undefined, async (database) => {
+export function saveDataset(dataset: LessonDataset): Promise<string | null> {
+  return attemptWrite(async (database) => {
     await database.put(STATE, dataset, "dataset");
   });
 }
 
 /** Replaces the stored files with `blobs` (all of them: the ids of a new dataset). */
-export function saveBlobs(blobs: ReadonlyMap<string, Blob>, replace: boolean): Promise<void> {
-  return attempt(undefined, async (database) => {
+export function saveBlobs(blobs: ReadonlyMap<string, Blob>, replace: boolean): Promise<string | null> {
+  return attemptWrite(async (database) => {
     const tx = database.transaction(BLOBS, "readwrite");
     if (replace) await tx.store.clear();
     for (const [id, blob] of blobs) await tx.store.put(blob, id);
@@ -58,15 +80,15 @@ export function saveBlobs(blobs: ReadonlyMap<string, Blob>, replace: boolean): P
   });
 }
 
-export function saveHistory(history: readonly EpochLogs[]): Promise<void> {
-  return attempt(undefined, async (database) => {
+export function saveHistory(history: readonly EpochLogs[]): Promise<string | null> {
+  return attemptWrite(async (database) => {
     await database.put(STATE, history, "history");
   });
 }
 
 /** Image id → content hash of its extracted features, so training after a reload needs no re-extraction. */
-export function saveHashes(hashes: Readonly<Record<string, string>>): Promise<void> {
-  return attempt(undefined, async (database) => {
+export function saveHashes(hashes: Readonly<Record<string, string>>): Promise<string | null> {
+  return attemptWrite(async (database) => {
     await database.put(STATE, { ...hashes }, "hashes");
   });
 }

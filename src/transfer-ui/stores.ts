@@ -41,6 +41,8 @@ interface DatasetStore {
   readonly dataset: LessonDataset;
   readonly blobs: ReadonlyMap<string, Blob>;
   readonly message: string | null;
+  /** Why the dataset (its classes or files) could not be saved for the next visit; null when it was. */
+  readonly saveProblem: string | null;
   readonly restored: boolean;
   addFolder(files: readonly InputFile[]): boolean;
   addToClass(index: number, files: readonly InputFile[]): void;
@@ -54,6 +56,7 @@ export const useDataset = create<DatasetStore>()((set, get) => ({
   dataset: emptyDataset(),
   blobs: new Map(),
   message: null,
+  saveProblem: null,
   restored: false,
 
   addFolder(files) {
@@ -72,7 +75,7 @@ export const useDataset = create<DatasetStore>()((set, get) => ({
     set({ dataset, blobs, message: null });
     onDatasetChanged();
     // The latest dataset: a rename may have come while the files were being written.
-    void saveBlobs(blobs, true).then(() => saveDataset(get().dataset));
+    void saveFiles(saveBlobs(blobs, true));
     return true;
   },
 
@@ -87,7 +90,7 @@ export const useDataset = create<DatasetStore>()((set, get) => ({
     set({ dataset: next, blobs: merged, message: null });
     // Images already in a class keep their ids and files, so their features stay known.
     onDatasetChanged(!replacing);
-    void saveBlobs(replacing ? merged : added, replacing).then(() => saveDataset(get().dataset));
+    void saveFiles(saveBlobs(replacing ? merged : added, replacing));
   },
 
   rename(index, name) {
@@ -107,7 +110,7 @@ export const useDataset = create<DatasetStore>()((set, get) => ({
     const dataset = emptyDataset();
     set({ dataset, blobs: new Map(), message: null });
     onDatasetChanged();
-    void saveBlobs(new Map(), true).then(() => saveDataset(get().dataset));
+    void saveFiles(saveBlobs(new Map(), true));
   },
 
   async restore() {
@@ -133,6 +136,15 @@ export const useDataset = create<DatasetStore>()((set, get) => ({
     void useFeatures.getState().refreshCache();
   },
 }));
+
+/**
+ * After the files are written, the dataset (the latest one: a rename may have come meanwhile); either failing
+ * (a full disk) is said in the view, since the images would be gone after a reload.
+ */
+async function saveFiles(blobsSaved: Promise<string | null>): Promise<void> {
+  const problem = (await blobsSaved) ?? (await saveDataset(useDataset.getState().dataset));
+  useDataset.setState({ saveProblem: problem });
+}
 
 function onDatasetChanged(keepHashes = false): void {
   useEvaluation.getState().reset();
@@ -182,6 +194,25 @@ interface FeaturesStore {
 
 let extractController: AbortController | null = null;
 
+/**
+ * Saves the image → hash map while extraction runs (coalesced: one write at a time, the latest state), so a
+ * reload or a closed tab in the middle keeps what was done: the features are in the worker's cache already,
+ * and these hashes let training use them without extracting again.
+ */
+let hashSave: Promise<void> | null = null;
+let hashesDirty = false;
+function saveHashesSoon(): void {
+  hashesDirty = true;
+  if (hashSave) return;
+  hashSave = (async () => {
+    while (hashesDirty) {
+      hashesDirty = false;
+      await saveHashes(useFeatures.getState().hashes);
+    }
+    hashSave = null;
+  })();
+}
+
 export const useFeatures = create<FeaturesStore>()((set, get) => ({
   phase: "idle",
   done: 0,
@@ -227,6 +258,7 @@ export const useFeatures = create<FeaturesStore>()((set, get) => ({
             failures,
             hashes: { ...hashes },
           });
+          if (result.ok) saveHashesSoon();
         },
         controller.signal,
       );

@@ -73,6 +73,8 @@ export type LoadEvent =
       readonly stored?: boolean;
       /** Why storing failed, in words (e.g. "QuotaExceededError: …"). */
       readonly reason?: string;
+      /** Shards found damaged in the cache (file names): dropped and downloaded again. */
+      readonly repaired?: readonly string[];
     };
 
 export interface LoadOptions {

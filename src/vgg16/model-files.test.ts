@@ -3,9 +3,12 @@ import { describe, expect, it } from "vitest";
 import type { LoadEvent } from "./api";
 import { isVgg16Error } from "./errors";
 import {
+  expectedShards,
   fetchModelFiles,
   MODEL_CACHE_NAME,
   manifestTotalBytes,
+  STANDARD_SHARD_BYTES,
+  sha256Hex,
   shardCacheKey,
   shardUrls,
   storedBytesPerElement,
@@ -15,7 +18,12 @@ import { type FakeCache, FakeCacheStorage, FakeServer } from "./test-fakes";
 const URL_JSON = "https://example.test/models/vgg16/model.json";
 const SHARD_BYTES = 32;
 
-function modelJson(modelId: string, weights: io.WeightsManifestEntry[], shards: number): string {
+function modelJson(
+  modelId: string,
+  weights: io.WeightsManifestEntry[],
+  shards: number,
+  extra: Record<string, unknown> = {},
+): string {
   return JSON.stringify({
     format: "graph-model",
     modelTopology: { node: [], versions: { producer: 1 } },
@@ -23,13 +31,18 @@ function modelJson(modelId: string, weights: io.WeightsManifestEntry[], shards: 
       { paths: Array.from({ length: shards }, (_, i) => `group1-shard${i + 1}of${shards}.bin`), weights },
     ],
     userDefinedMetadata: {
-      vgg16: { schema: 1, architecture: "vgg16", modelId, includeTop: true, synthetic: true },
+      vgg16: { schema: 1, architecture: "vgg16", modelId, includeTop: true, synthetic: true, ...extra },
     },
   });
 }
 
 /** 78 bytes of weights (float32 [3,5], uint8-quantized [10], int32 [2]) in 3 shards of ≤ 32 bytes. */
-function serveModel(server: FakeServer, modelId: string, fill = 1): Uint8Array {
+function serveModel(
+  server: FakeServer,
+  modelId: string,
+  fill = 1,
+  extra: Record<string, unknown> = {},
+): Uint8Array {
   const weights: io.WeightsManifestEntry[] = [
     { name: "w", shape: [3, 5], dtype: "float32" },
     { name: "q", shape: [10], dtype: "float32", quantization: { dtype: "uint8", scale: 0.5, min: -1 } },
@@ -37,7 +50,7 @@ function serveModel(server: FakeServer, modelId: string, fill = 1): Uint8Array {
   ];
   const bytes = Uint8Array.from({ length: 78 }, (_, i) => (i * 7 + fill) % 256);
   const shards = Math.ceil(bytes.length / SHARD_BYTES);
-  server.files.set(URL_JSON, modelJson(modelId, weights, shards));
+  server.files.set(URL_JSON, modelJson(modelId, weights, shards, extra));
   for (let i = 0; i < shards; i++) {
     server.files.set(
       `https://example.test/models/vgg16/group1-shard${i + 1}of${shards}.bin`,
@@ -65,6 +78,7 @@ async function load(server: FakeServer, caches: FakeCacheStorage | null) {
     emit: (e) => events.push(e),
     progressIntervalMs: 0,
     concurrency: 2,
+    checkArchitecture: false, // these stand-in models are 78 bytes, not VGG16
   });
   return { files, events };
 }
@@ -263,5 +277,82 @@ describe("fetchModelFiles", () => {
     serveModel(gone, "model-A");
     gone.files.delete("https://example.test/models/vgg16/group1-shard2of3.bin");
     await expectError(gone, "download-failed", /group1-shard2of3\.bin \(HTTP 404\)/);
+  });
+});
+
+const shardUrl = (i: number) => `https://example.test/models/vgg16/group1-shard${i}of3.bin`;
+
+/** The stand-in model with every shard's size and SHA-256 in its metadata, as `npm run weights` writes them. */
+async function serveDigested(server: FakeServer): Promise<Uint8Array> {
+  const plain = serveModel(server, "model-D");
+  const shards = await Promise.all(
+    [1, 2, 3].map(async (i) => {
+      const bytes = server.files.get(shardUrl(i)) as Uint8Array;
+      return { bytes: bytes.length, sha256: await sha256Hex(bytes.slice().buffer) };
+    }),
+  );
+  serveModel(server, "model-D", 1, { shards });
+  return plain;
+}
+
+describe("shard checks", () => {
+  it("knows each shard's size from the digests, else from the 4 MiB layout, else not at all", () => {
+    const meta = { shards: [{ bytes: 5, sha256: "AB".repeat(32) }] } as never;
+    expect(expectedShards(meta, 5, 1)).toEqual([{ bytes: 5, sha256: "ab".repeat(32) }]);
+    const total = 2 * STANDARD_SHARD_BYTES + 10;
+    expect(expectedShards({} as never, total, 3).map((e) => e.bytes)).toEqual([
+      STANDARD_SHARD_BYTES,
+      STANDARD_SHARD_BYTES,
+      10,
+    ]);
+    expect(expectedShards({} as never, 78, 3).map((e) => e.bytes)).toEqual([null, null, null]);
+  });
+
+  it("refuses an altered shard from the network, naming it, and stores nothing of it", async () => {
+    const server = new FakeServer();
+    await serveDigested(server);
+    const altered = (server.files.get(shardUrl(2)) as Uint8Array).slice();
+    altered[0] = (altered[0] ?? 0) ^ 0xff;
+    server.files.set(shardUrl(2), altered);
+    const storage = new FakeCacheStorage();
+    const error = await load(server, storage).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(isVgg16Error(error, "download-failed"), String(error)).toBe(true);
+    expect((error as Error).message).toMatch(
+      /^The weights shard group1-shard2of3\.bin is damaged: it has SHA-256 [0-9a-f]{64}, model\.json says [0-9a-f]{64}/,
+    );
+    expect(cacheOf(storage).entries.has(shardCacheKey(shardUrl(2), "model-D"))).toBe(false);
+    expect(cacheOf(storage).entries.has(URL_JSON)).toBe(false);
+  });
+
+  it("repairs a cached shard that was truncated or altered: drops it, downloads it again, says so", async () => {
+    const server = new FakeServer();
+    const bytes = await serveDigested(server);
+    const storage = new FakeCacheStorage();
+    await load(server, storage);
+    const cache = cacheOf(storage);
+    await cache.put(shardCacheKey(shardUrl(1), "model-D"), new Response(new Uint8Array(7)));
+    const changed = bytes.slice(32, 64);
+    changed[3] = (changed[3] ?? 0) ^ 1;
+    await cache.put(shardCacheKey(shardUrl(2), "model-D"), new Response(changed));
+
+    server.requests.length = 0;
+    const healed = await load(server, storage);
+    expect(server.requests.sort()).toEqual([shardUrl(1), shardUrl(2)]);
+    expect(joined(healed.files.weightData)).toEqual(bytes);
+    expect(healed.events).toContainEqual({
+      type: "cache",
+      hit: true,
+      modelId: "model-D",
+      repaired: ["group1-shard1of3.bin", "group1-shard2of3.bin"],
+    });
+
+    // Healed for good: the next load makes no request.
+    server.requests.length = 0;
+    const warm = await load(server, storage);
+    expect(server.requests).toEqual([]);
+    expect(warm.files.fromCache).toBe(true);
   });
 });

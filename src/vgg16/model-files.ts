@@ -13,10 +13,18 @@
  *   goes on, this model's partial entries are removed, and a cache event says
  *   why.
  *
+ * - every shard is checked as it arrives, from the network or the cache: its
+ *   size (from the metadata's shard digests, or else the standard layout of
+ *   4 MiB shards with the rest in the last) and, when the metadata carries
+ *   them, its SHA-256. A bad shard from the network fails the load naming the
+ *   file; a bad shard from the cache is dropped and downloaded again (the
+ *   cache repairs itself, and a cache event lists what was repaired).
+ *
  * No TF.js here (types only): runs in the worker and in Node tests, with fetch
  * and Cache Storage passed in.
  */
 import type { io } from "@tensorflow/tfjs";
+import { vgg16ManifestProblems } from "../model/manifest-check";
 import { readVgg16Metadata, type Vgg16Metadata } from "../model/metadata";
 import type { LoadEvent } from "./api";
 import { errorMessage, Vgg16Error } from "./errors";
@@ -50,6 +58,69 @@ export interface FetchModelOptions {
   readonly concurrency?: number;
   /** Minimum ms between two download progress events (the last one always comes). */
   readonly progressIntervalMs?: number;
+  /** Check the manifest against VGG16's layers (default true; unit tests use tiny stand-in manifests). */
+  readonly checkArchitecture?: boolean;
+}
+
+/** The shard size of our converter and of tfjs-converter (4 MiB). */
+export const STANDARD_SHARD_BYTES = 4 * 1024 * 1024;
+
+/** What one shard must be: its size and SHA-256 (hex) when known. */
+export interface ShardExpectation {
+  readonly bytes: number | null;
+  readonly sha256: string | null;
+}
+
+/**
+ * Per shard, what it must be: the metadata's digests when it has one per shard; else, when the manifest's
+ * total fits the standard layout (4 MiB shards, the remainder in the last), those sizes; else nothing known.
+ */
+export function expectedShards(
+  metadata: Vgg16Metadata,
+  totalBytes: number,
+  count: number,
+): ShardExpectation[] {
+  const digests: unknown = metadata.shards;
+  if (Array.isArray(digests) && digests.length === count) {
+    return digests.map((d: { bytes?: unknown; sha256?: unknown } | null) => ({
+      bytes: typeof d?.bytes === "number" ? d.bytes : null,
+      sha256:
+        typeof d?.sha256 === "string" && /^[0-9a-f]{64}$/i.test(d.sha256) ? d.sha256.toLowerCase() : null,
+    }));
+  }
+  const size = STANDARD_SHARD_BYTES;
+  const fits = count > 0 && Math.ceil(totalBytes / size) === count;
+  return Array.from({ length: count }, (_, i) => ({
+    bytes: fits ? (i < count - 1 ? size : totalBytes - (count - 1) * size) : null,
+    sha256: null,
+  }));
+}
+
+/** SHA-256 of bytes as lowercase hex (WebCrypto: native in browsers, workers and Node 20). */
+export async function sha256Hex(buffer: ArrayBuffer): Promise<string> {
+  const digest = await globalThis.crypto.subtle.digest("SHA-256", buffer);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** What is wrong with a shard's bytes, in words ("has 10 bytes, model.json says 32"), or null when it is right. */
+export async function shardProblem(buffer: ArrayBuffer, expected: ShardExpectation): Promise<string | null> {
+  if (expected.bytes !== null && buffer.byteLength !== expected.bytes) {
+    return `has ${buffer.byteLength} bytes, model.json says ${expected.bytes}`;
+  }
+  if (expected.sha256 !== null) {
+    const actual = await sha256Hex(buffer);
+    if (actual !== expected.sha256) return `has SHA-256 ${actual}, model.json says ${expected.sha256}`;
+  }
+  return null;
+}
+
+/** The file name at the end of a URL ("group1-shard3of132.bin"). */
+export function fileNameOf(url: string): string {
+  try {
+    return new URL(url).pathname.split("/").at(-1) || url;
+  } catch {
+    return url;
+  }
 }
 
 /** Bytes per element as stored in the shards (quantized dtype if any, else the weight's dtype). */
@@ -106,6 +177,7 @@ export function shardUrls(modelUrl: string, manifest: io.WeightsManifestConfig):
 export function parseModelJson(
   url: string,
   text: string,
+  checkArchitecture = true,
 ): { modelJson: io.ModelJSON; metadata: Vgg16Metadata } {
   let json: unknown;
   try {
@@ -131,6 +203,14 @@ export function parseModelJson(
   }
   const metadata = readVgg16Metadata(m.userDefinedMetadata);
   if (!metadata) return invalid("no VGG16 metadata (userDefinedMetadata.vgg16)");
+  if (checkArchitecture) {
+    const weights = m.weightsManifest.flatMap((group) => group.weights);
+    const problems = vgg16ManifestProblems(
+      weights.filter((w) => typeof w?.name === "string" && Array.isArray(w.shape)),
+      metadata.includeTop !== false,
+    );
+    if (problems.length > 0) return invalid(problems.join(" "));
+  }
   return { modelJson: m as io.ModelJSON, metadata };
 }
 
@@ -206,7 +286,7 @@ export async function fetchModelFiles(modelUrl: string, options: FetchModelOptio
     const hit = await cache.match(url).catch(() => undefined);
     if (hit) {
       try {
-        parsed = parseModelJson(url, await hit.text());
+        parsed = parseModelJson(url, await hit.text(), options.checkArchitecture);
       } catch {
         await cache.delete(url).catch(() => false); // a broken entry: fetch afresh
       }
@@ -216,7 +296,7 @@ export async function fetchModelFiles(modelUrl: string, options: FetchModelOptio
   if (!parsed) {
     const response = await fetchOrThrow(options.fetch, url, { cache: "no-cache" }, "model.json");
     jsonText = await response.text();
-    parsed = parseModelJson(url, jsonText);
+    parsed = parseModelJson(url, jsonText, options.checkArchitecture);
   }
   const { modelJson, metadata } = parsed;
   const { modelId } = metadata;
@@ -231,6 +311,9 @@ export async function fetchModelFiles(modelUrl: string, options: FetchModelOptio
     throw new Vgg16Error("model-invalid", `${url}: ${errorMessage(error)}`, { url, cause: error });
   }
   const shards = shardUrls(url, manifest);
+  const expected = expectedShards(metadata, totalBytes, shards.length);
+  /** Indices of the shards that were damaged in the cache and downloaded again. */
+  const repaired: number[] = [];
 
   // Storing: only while nothing has failed; cleared of other versions first to free space.
   let storeFailure: string | null = cache ? null : noCache;
@@ -269,11 +352,18 @@ export async function fetchModelFiles(modelUrl: string, options: FetchModelOptio
 
   const fetchShard = async (index: number): Promise<void> => {
     const shardUrl = shards[index] as string;
+    const want = expected[index] as ShardExpectation;
     const key = shardCacheKey(shardUrl, modelId);
     let buffer: ArrayBuffer | null = null;
     if (cache) {
       const hit = await cache.match(key).catch(() => undefined);
       if (hit) buffer = await hit.arrayBuffer().catch(() => null);
+      // A damaged entry (truncated, altered) is dropped and downloaded again: the cache heals itself.
+      if (buffer !== null && (await shardProblem(buffer, want)) !== null) {
+        buffer = null;
+        repaired.push(index);
+        await cache.delete(key).catch(() => false);
+      }
     }
     if (buffer === null) {
       fromNetwork++;
@@ -296,6 +386,14 @@ export async function fetchModelFiles(modelUrl: string, options: FetchModelOptio
           },
         );
       }
+      const problem = await shardProblem(buffer, want);
+      if (problem !== null) {
+        throw new Vgg16Error(
+          "download-failed",
+          `The weights shard ${fileNameOf(shardUrl)} is damaged: it ${problem} (${shardUrl})`,
+          { url: shardUrl },
+        );
+      }
       await store(key, new Response(buffer, { headers: { "Content-Type": "application/octet-stream" } }));
     }
     buffers[index] = buffer;
@@ -316,6 +414,10 @@ export async function fetchModelFiles(modelUrl: string, options: FetchModelOptio
   });
   await Promise.all(lanes);
   progress(true);
+  if (repaired.length > 0) {
+    const names = repaired.sort((a, b) => a - b).map((i) => fileNameOf(shards[i] as string));
+    options.emit({ type: "cache", hit: jsonFromCache, modelId, repaired: names });
+  }
 
   if (loadedBytes !== totalBytes) {
     if (cache) await deleteModelEntries(cache, url, modelId, shards);

@@ -4,15 +4,32 @@
  * a failed or interrupted run never leaves a half-written model behind (and
  * never destroys the previous one).
  */
+import { createHash } from "node:crypto";
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import type { GraphModelArtifacts } from "../../src/model/graph-model";
+import { readVgg16Metadata } from "../../src/model/metadata";
 
 export interface WrittenModel {
   readonly dir: string;
   readonly modelJsonPath: string;
   readonly files: number;
   readonly bytes: number;
+}
+
+/**
+ * model.json with every shard's size and SHA-256 in `userDefinedMetadata.vgg16.shards`, so the app can tell a
+ * truncated or altered shard (from the server or from its own cache) from a good one.
+ */
+export function withShardDigests(artifacts: GraphModelArtifacts): GraphModelArtifacts["modelJson"] {
+  const json = artifacts.modelJson;
+  const meta = readVgg16Metadata(json.userDefinedMetadata);
+  if (!meta) return json;
+  const shards = artifacts.shards.map((shard) => ({
+    bytes: shard.length,
+    sha256: createHash("sha256").update(shard).digest("hex"),
+  }));
+  return { ...json, userDefinedMetadata: { ...json.userDefinedMetadata, vgg16: { ...meta, shards } } };
 }
 
 export async function writeModelDir(outDir: string, artifacts: GraphModelArtifacts): Promise<WrittenModel> {
@@ -31,7 +48,7 @@ export async function writeModelDir(outDir: string, artifacts: GraphModelArtifac
       await writeFile(join(temp, paths[i] as string), shard);
       bytes += shard.length;
     }
-    const json = JSON.stringify(artifacts.modelJson);
+    const json = JSON.stringify(withShardDigests(artifacts));
     await writeFile(join(temp, "model.json"), json);
     bytes += Buffer.byteLength(json);
     const old = `${temp}.old`;
