@@ -557,7 +557,9 @@ export class Vgg16Client {
     if (this.disposed) throw new Vgg16Error("disposed", "The VGG16 client was disposed");
     if (!this.handle) {
       const create = this.options.createWorker ?? defaultWorker;
-      this.handle = new WorkerHandle(create(), (handle, message) => this.handleCrash(handle, message));
+      this.handle = new WorkerHandle(create(), (handle, message, lost) =>
+        this.handleCrash(handle, message, lost),
+      );
     }
     return this.handle;
   }
