@@ -118,7 +118,9 @@ export async function recordFaults(page: Page): Promise<void> {
   await page.addInitScript((name) => {
     const log: string[] = [];
     (window as unknown as { faultLog: string[] }).faultLog = log;
-    new BroadcastChannel(name).onmessage = (event: MessageEvent) => log.push(String(event.data?.what));
+    // When, in ms since the page started: "lost-webgl:1@5321".
+    new BroadcastChannel(name).onmessage = (event: MessageEvent) =>
+      log.push(`${String(event.data?.what)}@${Math.round(performance.now())}`);
   }, FAULT_CHANNEL);
 }
 

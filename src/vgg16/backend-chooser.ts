@@ -153,9 +153,9 @@ function verdicts(
     cpu: CPU_VERDICT,
   };
   for (const name of lost) {
-    // The last resort stays: plain JavaScript has no context or device to lose.
-    if (name !== "cpu" && all[name].possible)
-      all[name] = { possible: false, preferred: false, why: lostReason(name) };
+    // The last resort stays: plain JavaScript has no context or device to lose. The loss is named even when
+    // the backend now looks unavailable anyway (Chrome may offer no WebGPU adapter after a device loss).
+    if (name !== "cpu") all[name] = { possible: false, preferred: false, why: lostReason(name) };
   }
   return all;
 }
