@@ -5,8 +5,11 @@
  * - remembers every WebGL context (OffscreenCanvas.getContext) and WebGPU
  *   device (GPUAdapter.requestDevice) the worker makes;
  * - optionally loses the WebGL context (WEBGL_lose_context) after the Nth draw
- *   call, or destroys the WebGPU device after the Nth queue submit: i.e. in the
- *   middle of the first inference on that backend (the load's warm-up);
+ *   call, or destroys the WebGPU device after it made its Nth compute pipeline:
+ *   i.e. in the middle of the first inference on that backend (the load's
+ *   warm-up). WebGPU's is caught before the first queue submit on purpose:
+ *   work already submitted to SwiftShader runs to its end on the CPU (~80 s
+ *   for VGG16) even once the device is destroyed, and would slow the rest;
  * - throws an uncaught error (a real worker crash) when the page says "crash"
  *   on the BroadcastChannel FAULT_CHANNEL.
  * What the snippet did is told back on the same channel; recordFaults() keeps
@@ -19,8 +22,8 @@ export const FAULT_CHANNEL = "vgg16-fault-injection";
 export interface FaultOptions {
   /** Lose every live WebGL context right after this draw call (1 = the first). */
   readonly loseWebglAtDraw?: number;
-  /** Destroy every WebGPU device right after this queue submit (1 = the first). */
-  readonly loseWebgpuAtSubmit?: number;
+  /** Destroy every WebGPU device right after it made this compute pipeline (1 = the first). */
+  readonly loseWebgpuAtPipeline?: number;
 }
 
 /** Runs in the worker, before the bundle; serialised with its options. Plain JS: no imports, no TS helpers. */
@@ -81,14 +84,20 @@ function faultSnippet(channelName: string, options: FaultOptions): void {
       }),
     );
   }
-  const queue = g.GPUQueue as { prototype: Proto } | undefined;
-  if (options.loseWebgpuAtSubmit && queue) {
-    let submits = 0;
-    wrap(queue.prototype, "submit", (_, result) => {
-      if (++submits === options.loseWebgpuAtSubmit) {
-        for (const device of devices) device.destroy();
-        say(`lost-webgpu:${devices.length}`);
-      }
+  const gpuDevice = g.GPUDevice as { prototype: Proto } | undefined;
+  if (options.loseWebgpuAtPipeline && gpuDevice) {
+    let pipelines = 0;
+    const lose = () => {
+      if (++pipelines !== options.loseWebgpuAtPipeline) return;
+      for (const device of devices) device.destroy();
+      say(`lost-webgpu:${devices.length}`);
+    };
+    wrap(gpuDevice.prototype, "createComputePipeline", (_, result) => {
+      lose();
+      return result;
+    });
+    wrap(gpuDevice.prototype, "createComputePipelineAsync", (_, result) => {
+      lose();
       return result;
     });
   }

@@ -8,11 +8,13 @@
  * - the WebGPU device is destroyed the same way (SwiftShader's adapter, behind
  *   --enable-unsafe-webgpu);
  * - the worker crashes in the middle of a classification: it is restarted,
- *   the model reloaded, every image classified, the list intact.
+ *   the model reloaded, every image classified, the list intact;
+ * - after 200 classifications and 3 training runs (through the worker
+ *   harness), TF.js' tensor count and bytes are where they started.
  * The faults come from a snippet prepended to the built worker script by
  * Playwright (e2e/fault-injection.ts): the production code has no test hook
  * for them. SwiftShader runs VGG16 at 30–80 s per image, so each loss is
- * caused at the first draw / submit, seconds into the load.
+ * caused at the first draw / compute pipeline, seconds into the load.
  *
  * The tests share one browser context: the first one downloads the model,
  * the others read it from Cache Storage.
@@ -21,6 +23,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type BrowserContext, expect, type Page, test } from "@playwright/test";
 import { fallbackLabels } from "../src/model/labels";
+import { defaultHeadConfig } from "../src/transfer/head";
+import type { MemoryInfo } from "../src/vgg16/api";
 import { CHROMIUM_PATH, HEADLESS_CHROMIUM_ARGS } from "../tools/chromium-flags";
 import {
   crashWorker,
@@ -142,7 +146,7 @@ test("WebGL context lost during the warm-up: the load goes on with WASM, says so
 test("WebGPU device lost during the warm-up: the load goes on with WASM, says so, and classifies every image", async () => {
   test.setTimeout(240_000);
   const started = Date.now();
-  const page = await openApp("/?backend=webgpu", { loseWebgpuAtSubmit: 1 });
+  const page = await openApp("/?backend=webgpu", { loseWebgpuAtPipeline: 1 });
   const hasAdapter = await page.evaluate(async () => {
     const gpu = (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
     return !!(gpu && (await gpu.requestAdapter()));
@@ -208,5 +212,120 @@ test("a worker crash in the middle of a classification: restarted, every image c
   console.log(
     `[runtime-faults] crash with ${doneAtCrash} of ${names.length} done → all ${names.length}: ${Date.now() - started} ms`,
   );
+  await page.close();
+});
+
+test("after 200 classifications and 3 training runs, TF.js tensors and bytes are back at their level", async () => {
+  test.setTimeout(420_000);
+  const started = Date.now();
+  const page = await context.newPage();
+  await page.goto("/e2e/harness/worker-harness.html");
+  await page.waitForFunction(() => document.body.dataset.ready === "true");
+  const loaded = await page.evaluate(
+    (modelUrl) => window.vgg16Harness.load({ modelUrl, backend: "wasm" }),
+    "/models/vgg16/model.json",
+  );
+  if (!loaded.outcome.ok) throw new Error(`load failed: ${JSON.stringify(loaded.outcome.error)}`);
+
+  const config = { ...defaultHeadConfig(), epochs: 2, batchSize: 4 };
+  const r = await page.evaluate(async (headConfig) => {
+    const h = window.vgg16Harness;
+    // 200 distinct small PNGs made here: the model sees 224×224 whatever the size, decoding them is cheap.
+    const images = await Promise.all(
+      Array.from({ length: 200 }, async (_, i) => {
+        const canvas = new OffscreenCanvas(48, 32);
+        const ctx = canvas.getContext("2d") as OffscreenCanvasRenderingContext2D;
+        ctx.fillStyle = `hsl(${(i * 37) % 360} 70% ${30 + (i % 5) * 10}%)`;
+        ctx.fillRect(0, 0, 48, 32);
+        ctx.fillStyle = i % 2 ? "#fff" : "#000";
+        ctx.fillRect(i % 40, 0, 8, 32);
+        return { id: `m${i}`, name: `m${i}.png`, blob: await canvas.convertToBlob({ type: "image/png" }) };
+      }),
+    );
+    const memory: Record<string, MemoryInfo> = { start: await h.memory() };
+    let classified = 0;
+    // 10 calls of 20: a leak per call shows as well as a leak per image.
+    for (let call = 0; call < 10; call++) {
+      await h.client.classify(images.slice(call * 20, call * 20 + 20), { batchSize: 10 }, (result) => {
+        if (result.ok && result.top5.length === 5) classified++;
+      });
+      if (call === 0) memory.after20 = await h.memory();
+    }
+    memory.after200 = await h.memory();
+
+    // Features of 8 of the images, labelled as two classes, for three short training runs and an evaluation.
+    const hashes: string[] = [];
+    await h.client.extractFeatures(
+      images.slice(0, 8),
+      { batchSize: 4, preprocessing: "stretch" },
+      (result) => {
+        if (result.ok) hashes[Number(result.id.slice(1))] = result.contentHash;
+      },
+    );
+    memory.afterExtract = await h.memory();
+    const samples = hashes.map((contentHash, i) => ({ contentHash, label: i % 2 }));
+    const histories: number[] = [];
+    for (let run = 1; run <= 3; run++) {
+      const summary = await h.client.trainHead(
+        {
+          classes: ["even", "odd"],
+          train: samples.slice(0, 6),
+          validation: samples.slice(6),
+          config: { ...headConfig, seed: run },
+          preprocessing: "stretch",
+          resume: false,
+        },
+        () => undefined,
+      );
+      histories.push(summary.history.length);
+      memory[`afterTraining${run}`] = await h.memory();
+    }
+    const evaluation = await h.client.evaluateHead({
+      classes: ["even", "odd"],
+      test: samples,
+      preprocessing: "stretch",
+    });
+    memory.afterEvaluation = await h.memory();
+    return {
+      classified,
+      features: hashes.filter(Boolean).length,
+      histories,
+      tested: evaluation.probabilities.length,
+      memory,
+    };
+  }, config);
+
+  const m = r.memory as Record<string, MemoryInfo>;
+  const level = (name: string) => {
+    const info = m[name] as MemoryInfo;
+    return { tensors: info.numTensors, bytes: info.numBytes };
+  };
+  console.log(
+    `[runtime-faults] memory (tensors, bytes): ${Object.keys(m)
+      .map((k) => `${k} ${m[k]?.numTensors}, ${m[k]?.numBytes}`)
+      .join("; ")} — ${Date.now() - started} ms`,
+  );
+  expect(r.classified).toBe(200);
+  expect(r.features).toBe(8);
+  expect(r.histories).toEqual([2, 2, 2]);
+  expect(r.tested).toBe(8);
+  expect(m.start?.backend).toBe("wasm");
+  expect(level("start").tensors).toBeGreaterThan(0);
+  // Classifying and extracting features leave nothing behind.
+  expect(level("after20")).toEqual(level("start"));
+  expect(level("after200")).toEqual(level("start"));
+  expect(level("afterExtract")).toEqual(level("start"));
+  // Training keeps one head (its weights and RMSprop state, for "Try it", export and evaluation): a fixed
+  // allocation made by the first run, replaced (not added to) by each later one, and untouched by evaluating.
+  const head = {
+    tensors: level("afterTraining1").tensors - level("start").tensors,
+    bytes: level("afterTraining1").bytes - level("start").bytes,
+  };
+  expect(head.tensors).toBeGreaterThan(0);
+  expect(head.bytes).toBeGreaterThanOrEqual(25088 * 256 * 4); // at least the Dense 256 kernel
+  expect(level("afterTraining2")).toEqual(level("afterTraining1"));
+  expect(level("afterTraining3")).toEqual(level("afterTraining1"));
+  expect(level("afterEvaluation")).toEqual(level("afterTraining1"));
+  console.log(`[runtime-faults] the kept head: ${head.tensors} tensors, ${head.bytes} bytes`);
   await page.close();
 });
