@@ -411,6 +411,7 @@ async function classify(
 const transfer = createTransferApi({
   current: () => (current ? { model: current.model, metadata: current.info.metadata } : null),
   cancelled,
+  checkBackend: () => lossWatcher.check(),
 });
 
 const api: Vgg16WorkerApi & TransferWorkerApi = {
