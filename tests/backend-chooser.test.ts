@@ -272,3 +272,42 @@ describe("helpers", () => {
     );
   });
 });
+
+describe("lost backends (a WebGL context or WebGPU device lost during the session)", () => {
+  it("a real GPU whose WebGPU device was lost goes on with WebGL, then WASM once WebGL's context is lost too", () => {
+    expect(chooseBackend(GPU, "auto", { lost: ["webgpu"] })).toMatchObject({
+      backend: "webgl",
+      fallbacks: ["wasm", "cpu"],
+      reason: "WebGL: WebGPU device was lost",
+    });
+    expect(chooseBackend(GPU, "auto", { lost: ["webgpu", "webgl"] })).toMatchObject({
+      backend: "wasm",
+      fallbacks: ["cpu"],
+      reason: "WASM, 4 threads, SIMD: WebGPU device was lost; WebGL context was lost",
+    });
+  });
+
+  it("a forced backend that was lost is not used again: the automatic choice runs, saying why", () => {
+    expect(chooseBackend(CI, "webgl", { lost: ["webgl"] })).toMatchObject({
+      backend: "wasm",
+      threads: 2,
+      fallbacks: ["cpu"],
+      reason:
+        "WASM, 2 threads, SIMD: ?backend=webgl not possible (WebGL context was lost); no WebGPU adapter",
+    });
+    const fallbackGpu = { ...CI, webgpuAdapter: true, webgpuFallbackAdapter: true };
+    expect(chooseBackend(fallbackGpu, "webgpu", { lost: ["webgpu"] })).toMatchObject({
+      backend: "wasm",
+      reason:
+        "WASM, 2 threads, SIMD: ?backend=webgpu not possible (WebGPU device was lost); WebGL is software (SwiftShader)",
+    });
+  });
+
+  it("never gives up the CPU backend, and names a loss even when the backend now looks unavailable anyway", () => {
+    expect(chooseBackend(CI, "cpu", { lost: ["cpu", "wasm"] })).toMatchObject({ backend: "cpu" });
+    // Chrome may offer no WebGPU adapter after a device loss: the loss is the reason worth saying.
+    expect(chooseBackend(CI, "webgpu", { lost: ["webgpu"] }).reason).toBe(
+      "WASM, 2 threads, SIMD: ?backend=webgpu not possible (WebGPU device was lost); WebGL is software (SwiftShader)",
+    );
+  });
+});

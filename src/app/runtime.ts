@@ -37,6 +37,17 @@ export function startRuntime(search: string): void {
     onRestart() {
       useNotices.getState().restarted();
     },
+    // A lost WebGL context / WebGPU device: the client goes on with the next backend in a fresh worker.
+    onBackendLost(loss) {
+      useNotices.getState().backendLost(loss.backend, loss.message);
+    },
+    // The model was loaded again in a fresh worker, maybe on another backend: show where it runs now.
+    onModelRestored(model) {
+      const loaded = useModelStatus.getState().loaded;
+      if (loaded.phase !== "ready") return;
+      useDiagnostics.getState().setBackend(model.backend);
+      useModelStatus.setState({ loaded: { ...loaded, model } });
+    },
   });
 
   connectModelClient(client, {
@@ -59,6 +70,7 @@ export function startRuntime(search: string): void {
   useModelStatus.subscribe((state, previous) => {
     if (state.loaded === previous.loaded) return;
     if (state.loaded.phase === "ready") {
+      useNotices.getState().modelReady(state.loaded.model.backend);
       useClassify.getState().pump();
     } else if (previous.loaded.phase === "ready") {
       useClassify.getState().requeueForReload();

@@ -77,6 +77,11 @@ export interface TransferDeps {
   current(): { readonly model: GraphModel; readonly metadata: Vgg16Metadata } | null;
   /** Job ids cancel(jobId) was called for; this side deletes its own ids when a job ends. */
   readonly cancelled: Set<string>;
+  /**
+   * Throws when the GPU backend was lost meanwhile: numbers read back from a lost WebGL context are not
+   * features, and must not reach the feature cache.
+   */
+  readonly checkBackend?: () => void;
 }
 
 interface Head {
@@ -133,6 +138,7 @@ export function createTransferApi(deps: TransferDeps): TransferWorkerApi {
     } finally {
       out.dispose();
     }
+    deps.checkBackend?.();
     if (values.length !== inputs.length * FEATURE_SIZE) {
       throw new Vgg16Error(
         "model-invalid",

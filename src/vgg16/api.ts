@@ -85,12 +85,30 @@ export interface LoadOptions {
    * Takes effect when the WASM backend first initialises in a worker.
    */
   readonly wasmThreadCount?: number;
+  /**
+   * Backends whose GPU context or device was lost earlier in this session (set by the client): never chosen
+   * again, so the model reloads on the next backend in the chooser's order.
+   */
+  readonly lostBackends?: readonly BackendName[];
 }
 
 /** Loading a model the user gave as files (a Keras .h5, or model.json + its shards). */
 export interface LoadFilesOptions {
   readonly backend: BackendChoice;
   readonly wasmThreadCount?: number;
+  readonly lostBackends?: readonly BackendName[];
+}
+
+/**
+ * Posted by the worker (a plain message beside Comlink's) as soon as the GPU backend in use is lost: the WebGL
+ * context (webglcontextlost) or the WebGPU device (GPUDevice.lost). The client then replaces the worker and
+ * reloads the model on the next backend.
+ */
+export interface BackendLostMessage {
+  readonly type: "vgg16:backend-lost";
+  readonly backend: BackendName;
+  /** What the browser said, e.g. "WebGL context lost" or the GPUDeviceLostInfo message. */
+  readonly message: string;
 }
 
 export interface LoadedModel {

@@ -32,6 +32,25 @@ export const ALL_BACKENDS: readonly BackendName[] = ["webgpu", "webgl", "wasm", 
 export interface ChooserOptions {
   /** Backends whose TF.js package is bundled; default all. A missing one is never chosen. */
   readonly installed?: readonly BackendName[];
+  /**
+   * Backends that lost their GPU context or device earlier in this session: never chosen again (not even when
+   * forced), so a job goes on with the next backend in the order. CPU cannot be lost.
+   */
+  readonly lost?: readonly BackendName[];
+}
+
+/** Why a lost backend is passed over: "WebGL context was lost", "WebGPU device was lost". */
+export function lostReason(name: BackendName): string {
+  switch (name) {
+    case "webgl":
+      return "WebGL context was lost";
+    case "webgpu":
+      return "WebGPU device was lost";
+    case "wasm":
+      return "WASM backend was lost";
+    case "cpu":
+      return "CPU backend was lost";
+  }
 }
 
 const SOFTWARE_RENDERERS: ReadonlyArray<readonly [RegExp, string]> = [
@@ -122,13 +141,23 @@ function wasmVerdict(caps: Capabilities, installed: ReadonlySet<BackendName>): V
 
 const CPU_VERDICT: Verdict = { possible: true, preferred: true, why: null };
 
-function verdicts(caps: Capabilities, installed: ReadonlySet<BackendName>): Record<BackendName, Verdict> {
-  return {
+function verdicts(
+  caps: Capabilities,
+  installed: ReadonlySet<BackendName>,
+  lost: ReadonlySet<BackendName>,
+): Record<BackendName, Verdict> {
+  const all: Record<BackendName, Verdict> = {
     webgpu: webgpuVerdict(caps, installed),
     webgl: webglVerdict(caps, installed),
     wasm: wasmVerdict(caps, installed),
     cpu: CPU_VERDICT,
   };
+  for (const name of lost) {
+    // The last resort stays: plain JavaScript has no context or device to lose. The loss is named even when
+    // the backend now looks unavailable anyway (Chrome may offer no WebGPU adapter after a device loss).
+    if (name !== "cpu") all[name] = { possible: false, preferred: false, why: lostReason(name) };
+  }
+  return all;
 }
 
 /** Caveats about the WASM configuration worth saying whenever WASM is chosen. */
@@ -181,7 +210,7 @@ export function chooseBackend(
   options: ChooserOptions = {},
 ): BackendDecision {
   const installed = new Set(options.installed ?? ALL_BACKENDS);
-  const v = verdicts(caps, installed);
+  const v = verdicts(caps, installed, new Set(options.lost ?? []));
   const { decision: auto, parts } = autoChoice(caps, v);
   if (override === undefined || override === "auto") return auto;
 

@@ -187,8 +187,9 @@ export async function initBackend(
   choice: BackendChoice,
   caps: Capabilities,
   threadOverride?: number,
+  lost: readonly BackendName[] = [],
 ): Promise<BackendInfo> {
-  const decision = chooseBackend(caps, choice, { installed: INSTALLED_BACKENDS });
+  const decision = chooseBackend(caps, choice, { installed: INSTALLED_BACKENDS, lost });
   const failures: string[] = [];
   for (const name of [decision.backend, ...decision.fallbacks]) {
     try {

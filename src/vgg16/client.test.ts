@@ -13,7 +13,7 @@ import type {
   LoadOptions,
   Vgg16WorkerApi,
 } from "./api";
-import { Vgg16Client } from "./client";
+import { type BackendLoss, Vgg16Client } from "./client";
 import { Vgg16Error } from "./errors";
 import { MessagePortWorker } from "./test-fakes";
 
@@ -24,6 +24,12 @@ const LOADED: LoadedModel = {
   backend: { name: "wasm", reason: "WASM, 2 threads, SIMD", threads: 2, simd: true },
   fromCache: false,
   timings: { downloadMs: 1, uploadMs: 1, warmupMs: 1, totalMs: 3 },
+};
+
+/** A fake worker set to lose WebGL runs on WebGL until told WebGL was lost (then on WASM, as LOADED). */
+const ON_WEBGL: LoadedModel = {
+  ...LOADED,
+  backend: { name: "webgl", reason: "WebGL", threads: null, simd: null },
 };
 
 interface FakeBehaviour {
@@ -38,6 +44,10 @@ interface FakeBehaviour {
   hangOnLoad?: boolean;
   /** Every worker crashes as soon as a classify starts. */
   alwaysCrashOnClassify?: boolean;
+  /** The first worker reports its WebGL context lost (then hangs, as TF.js on a lost context can) after this many results. */
+  loseWebglAfterResults?: number;
+  /** The first worker reports its WebGL context lost in the middle of its first load. */
+  loseWebglOnLoad?: boolean;
 }
 
 /** Everything the fake workers of one test saw. */
@@ -76,11 +86,17 @@ class FakeWorker extends MessagePortWorker {
         };
       },
       async load(options: LoadOptions, onEvent: (e: LoadEvent) => void) {
-        call(`load ${options.modelUrl}`);
+        const without = options.lostBackends?.length ? ` without ${options.lostBackends.join(",")}` : "";
+        call(`load ${options.modelUrl}${without}`);
         if (me.behaviour.hangOnLoad && index === 0) await new Promise(() => undefined);
+        if (me.behaviour.loseWebglOnLoad && index === 0) {
+          me.loseWebgl();
+          await new Promise(() => undefined);
+        }
         if (me.behaviour.loadError) throw me.behaviour.loadError;
         await onEvent({ type: "phase", phase: "download", fraction: 1, elapsedMs: 1 });
-        return LOADED;
+        const onWebgl = me.behaviour.loseWebglAfterResults !== undefined || me.behaviour.loseWebglOnLoad;
+        return onWebgl && !options.lostBackends?.includes("webgl") ? ON_WEBGL : LOADED;
       },
       async classify(
         images: readonly ImageInput[],
@@ -103,6 +119,14 @@ class FakeWorker extends MessagePortWorker {
               me.resultsSent >= me.behaviour.hangAfterResults &&
               index === 0
             ) {
+              return new Promise<void>(() => undefined);
+            }
+            if (
+              me.behaviour.loseWebglAfterResults !== undefined &&
+              me.resultsSent >= me.behaviour.loseWebglAfterResults &&
+              index === 0
+            ) {
+              me.loseWebgl();
               return new Promise<void>(() => undefined);
             }
             if (
@@ -143,6 +167,10 @@ class FakeWorker extends MessagePortWorker {
     };
   }
 
+  loseWebgl(): void {
+    this.postFromWorker({ type: "vgg16:backend-lost", backend: "webgl", message: "WebGL context lost" });
+  }
+
   crash(message: string): void {
     const event = new Event("error") as Event & { message: string };
     event.message = message;
@@ -165,13 +193,20 @@ function setup(
 ) {
   const log = new Log();
   const crashes: string[] = [];
+  const losses: BackendLoss[] = [];
+  const restored: LoadedModel[] = [];
   let restarts = 0;
   const client = new Vgg16Client(
-    { onCrash: (m) => crashes.push(m), onRestart: () => restarts++ },
+    {
+      onCrash: (m) => crashes.push(m),
+      onRestart: () => restarts++,
+      onBackendLost: (loss) => losses.push(loss),
+      onModelRestored: (model) => restored.push(model),
+    },
     { createWorker: () => new FakeWorker(log, behaviour), ...options },
   );
   clients.push(client);
-  return { client, log, crashes, restarts: () => restarts };
+  return { client, log, crashes, losses, restored, restarts: () => restarts };
 }
 
 afterEach(() => {
@@ -315,6 +350,38 @@ describe("Vgg16Client", () => {
     expect(log.calls).toEqual([`w0:load ${MODEL.modelUrl}`, `w1:load ${MODEL.modelUrl}`]);
     await client.classify(images(1), {}, () => undefined);
     expect(log.calls.at(-1)).toBe("w1:classify 0");
+  });
+
+  it("a lost WebGL context in the middle of a classify: fresh worker, model reloaded without WebGL, the rest re-run", async () => {
+    const { client, log, crashes, losses, restored, restarts } = setup({
+      loseWebglAfterResults: 3,
+      batchMs: 5,
+    });
+    await expect(client.load(MODEL, () => undefined)).resolves.toEqual(ON_WEBGL);
+    const got: string[] = [];
+    await client.classify(images(7), { batchSize: 2 }, (r) => got.push(r.id));
+    expect(got).toEqual(images(7).map((i) => i.id));
+    expect(losses).toEqual([{ backend: "webgl", message: "WebGL context lost" }]);
+    expect(crashes).toEqual([]); // a loss is not a crash: its own notice
+    expect(restarts()).toBe(0);
+    expect(restored).toEqual([LOADED]); // on WASM now
+    expect(log.workers[0]?.terminated).toBe(true);
+    expect(log.calls).toEqual([
+      `w0:load ${MODEL.modelUrl}`,
+      "w0:classify 0,1,2,3,4,5,6",
+      `w1:load ${MODEL.modelUrl} without webgl`,
+      "w1:classify 3,4,5,6",
+    ]);
+    // Later loads keep passing WebGL over (this session's GPU context is not to be trusted again).
+    await client.load({ ...MODEL, backend: "webgl" }, () => undefined);
+    expect(log.calls.at(-1)).toBe(`w1:load ${MODEL.modelUrl} without webgl`);
+  });
+
+  it("a lost WebGL context in the middle of the load: the same load finishes on the next backend", async () => {
+    const { client, log, losses } = setup({ loseWebglOnLoad: true });
+    await expect(client.load(MODEL, () => undefined)).resolves.toEqual(LOADED);
+    expect(losses.map((l) => l.backend)).toEqual(["webgl"]);
+    expect(log.calls).toEqual([`w0:load ${MODEL.modelUrl}`, `w1:load ${MODEL.modelUrl} without webgl`]);
   });
 
   it("keeps the caller's ids even when they repeat", async () => {

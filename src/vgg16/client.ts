@@ -13,6 +13,11 @@
  *   job is re-run: a classify only for the images not reported yet. Queued
  *   jobs stay queued. Nothing is lost unless the same job kills the worker
  *   again and again (then it fails with Vgg16Error "worker-crashed").
+ * - A lost GPU backend (the worker's BackendLostMessage: WebGL context or
+ *   WebGPU device lost) is handled like a crash, except that the lost
+ *   backend is never used again in this session: the fresh worker loads the
+ *   model on the next backend in the chooser's order, the unfinished work is
+ *   re-run there, and onBackendLost / onModelRestored tell the UI.
  * - Errors from the worker arrive as Vgg16Error with their `code`.
  */
 import * as Comlink from "comlink";
@@ -33,6 +38,7 @@ import type {
 } from "../transfer/api";
 import type { Preprocessing } from "../transfer/feature-cache";
 import type {
+  BackendName,
   Capabilities,
   ImageInput,
   ImageResult,
@@ -44,6 +50,7 @@ import type {
   MemoryInfo,
   Vgg16WorkerApi,
 } from "./api";
+import { isBackendLostMessage } from "./backend-loss";
 import { abortError, errorMessage, installErrorTransfer, isVgg16Error, Vgg16Error } from "./errors";
 
 export type {
@@ -81,9 +88,18 @@ export type { ResizeMode };
 
 installErrorTransfer();
 
+export interface BackendLoss {
+  readonly backend: BackendName;
+  readonly message: string;
+}
+
 export interface Vgg16ClientEvents {
   onCrash?(message: string): void;
   onRestart?(): void;
+  /** The GPU backend in use was lost; the model is being loaded on the next backend (a fresh worker). */
+  onBackendLost?(loss: BackendLoss): void;
+  /** The last model was loaded again into a fresh worker (after a crash or a backend loss), on this backend. */
+  onModelRestored?(model: LoadedModel): void;
 }
 
 /** What the client needs of a Worker (tests pass a fake over a MessageChannel). */
@@ -159,13 +175,23 @@ class WorkerHandle {
 
   constructor(
     private readonly endpoint: WorkerLike,
-    onCrash: (handle: WorkerHandle, message: string) => void,
+    onCrash: (handle: WorkerHandle, message: string, lost?: BackendLoss) => void,
   ) {
     this.dead = new Promise<never>((_, reject) => {
       this.kill = reject;
     });
     this.dead.catch(() => undefined);
     endpoint.addEventListener("error", (event) => onCrash(this, describeErrorEvent(event)));
+    // Comlink ignores messages without its id: this one is the worker saying its GPU backend is gone.
+    endpoint.addEventListener("message", (event) => {
+      const data = (event as MessageEvent).data;
+      if (isBackendLostMessage(data)) {
+        onCrash(this, `${data.backend} backend lost: ${data.message}`, {
+          backend: data.backend,
+          message: data.message,
+        });
+      }
+    });
     endpoint.addEventListener("messageerror", () =>
       onCrash(this, "a message from the worker could not be read"),
     );
@@ -236,6 +262,8 @@ export class Vgg16Client {
   private disposed = false;
   private jobCounter = 0;
   private crashTimes: number[] = [];
+  /** GPU backends lost in this session: every later load (and reload) passes them over. */
+  private readonly lostBackends = new Set<BackendName>();
 
   constructor(events: Vgg16ClientEvents = {}, options: Vgg16ClientOptions = {}) {
     this.events = events;
@@ -265,7 +293,9 @@ export class Vgg16Client {
       needsModel: false,
       run: async (handle, job) => {
         handle.loadedKey = null;
-        const loaded = await handle.call((api) => api.load(resolved, loadEventForwarder(job, onEvent)));
+        const loaded = await handle.call((api) =>
+          api.load(this.avoidingLost(resolved), loadEventForwarder(job, onEvent)),
+        );
         handle.loadedKey = key;
         this.lastLoad = { key, options: resolved, onEvent: job.aborted ? () => undefined : onEvent };
         return loaded;
@@ -292,7 +322,7 @@ export class Vgg16Client {
       run: async (handle, job) => {
         handle.loadedKey = null;
         const loaded = await handle.call((api) =>
-          api.loadFiles(list, options, loadEventForwarder(job, onEvent)),
+          api.loadFiles(list, this.avoidingLost(options), loadEventForwarder(job, onEvent)),
         );
         const resolved: LoadOptions = { ...options, modelUrl: loaded.modelUrl };
         const key = keyOf(resolved);
@@ -527,21 +557,34 @@ export class Vgg16Client {
     if (this.disposed) throw new Vgg16Error("disposed", "The VGG16 client was disposed");
     if (!this.handle) {
       const create = this.options.createWorker ?? defaultWorker;
-      this.handle = new WorkerHandle(create(), (handle, message) => this.handleCrash(handle, message));
+      this.handle = new WorkerHandle(create(), (handle, message, lost) =>
+        this.handleCrash(handle, message, lost),
+      );
     }
     return this.handle;
   }
 
-  private handleCrash(handle: WorkerHandle, message: string): void {
+  /** Options for a load that passes over the backends lost so far. */
+  private avoidingLost<T extends LoadOptions | LoadFilesOptions>(options: T): T {
+    if (this.lostBackends.size === 0) return options;
+    return { ...options, lostBackends: [...this.lostBackends] };
+  }
+
+  private handleCrash(handle: WorkerHandle, message: string, lost?: BackendLoss): void {
     if (handle !== this.handle || !handle.alive) return;
     handle.terminate(message);
     this.handle = null;
     const now = Date.now();
     this.crashTimes = [...this.crashTimes.filter((t) => now - t < 60_000), now];
-    safely(this.events.onCrash, message);
+    if (lost) {
+      this.lostBackends.add(lost.backend);
+      safely(this.events.onBackendLost, lost);
+    } else {
+      safely(this.events.onCrash, message);
+    }
     if (this.disposed || this.crashTimes.length > MAX_CRASHES_PER_MINUTE) return;
     this.ensureHandle();
-    safely(this.events.onRestart);
+    if (!lost) safely(this.events.onRestart);
     // Reload the last model now, ahead of anything queued (a running classify reloads it first on its retry;
     // then this finds it loaded and does nothing).
     if (this.lastLoad) {
@@ -658,7 +701,11 @@ export class Vgg16Client {
         if (job.aborted) throw abortError(job.signal);
         return await this.watch(handle, job, () => job.run(handle, job));
       } catch (error) {
-        const crashed = isVgg16Error(error, "worker-crashed");
+        if (isVgg16Error(error, "backend-lost") && handle.alive) {
+          // The worker's loss message normally arrives first; without it, replace the worker all the same.
+          this.handleCrash(handle, errorMessage(error));
+        }
+        const crashed = isVgg16Error(error, "worker-crashed") || isVgg16Error(error, "backend-lost");
         if (crashed && job.retry === false) throw error;
         if (crashed && !job.aborted && !this.disposed && restarts < maxRestarts) {
           restarts++;
@@ -684,8 +731,11 @@ export class Vgg16Client {
         job.lastActivity = Date.now();
         safely(last.onEvent, event);
       };
-      await handle.call((api) => api.load(last.options, Comlink.proxy(forward)));
+      const model = await handle.call((api) =>
+        api.load(this.avoidingLost(last.options), Comlink.proxy(forward)),
+      );
       handle.loadedKey = last.key;
+      safely(this.events.onModelRestored, model);
     }).finally(() => {
       handle.restoring = null;
     });

@@ -19,6 +19,8 @@ export type Vgg16ErrorCode =
   | "no-predictions"
   /** classify() before any model was loaded. */
   | "not-loaded"
+  /** The GPU backend in use lost its WebGL context or WebGPU device (the client goes on with the next backend). */
+  | "backend-lost"
   /** The worker died or hung, and the job could not be completed after restarting it. */
   | "worker-crashed"
   /** Cache Storage could not be read or cleared. */

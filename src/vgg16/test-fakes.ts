@@ -103,6 +103,11 @@ export class MessagePortWorker extends EventTarget implements WorkerLike {
     Comlink.expose(api, this.inner);
   }
 
+  /** A message from the worker side that is not Comlink's (e.g. BackendLostMessage). */
+  protected postFromWorker(message: unknown): void {
+    if (!this.terminated) this.inner.postMessage(message);
+  }
+
   postMessage(message: unknown, transfer?: Transferable[] | StructuredSerializeOptions): void {
     if (this.terminated) return;
     this.port.postMessage(message, transfer as Transferable[]);

@@ -25,6 +25,7 @@ import type {
   MemoryInfo,
   Vgg16WorkerApi,
 } from "./api";
+import { createLossWatcher } from "./backend-loss";
 import { activeBackend, initBackend } from "./backends";
 import { callbackSink } from "./callback-sink";
 import { measureCapabilities } from "./capabilities";
@@ -42,6 +43,21 @@ import {
 } from "./model-files";
 
 installErrorTransfer();
+
+/** Reports a lost WebGL context / WebGPU device to the page at once (the client moves to the next backend). */
+const lossWatcher = createLossWatcher((message) => self.postMessage(message));
+
+/** Initialises the backend (never one lost earlier in this session) and watches it for a GPU loss. */
+async function startBackend(
+  choice: LoadOptions["backend"],
+  caps: Capabilities,
+  threads: number | undefined,
+  lost: LoadOptions["lostBackends"],
+): Promise<BackendInfo> {
+  const backend = await initBackend(choice, caps, threads, lost ?? []);
+  lossWatcher.watch(backend.name, tf.backend());
+  return backend;
+}
 
 const DEFAULT_BATCH_SIZE = 4;
 const MAX_BATCH_SIZE = 32;
@@ -75,6 +91,7 @@ function keyOf(options: LoadOptions): string {
     new URL(options.modelUrl, self.location.href).href,
     options.backend,
     options.wasmThreadCount,
+    options.lostBackends ?? [],
   ]);
 }
 
@@ -82,7 +99,7 @@ async function loadModel(options: LoadOptions, emit: Emit): Promise<LoadedModel>
   const started = performance.now();
   const url = new URL(options.modelUrl, self.location.href).href;
   const caps = await measureCapabilities();
-  const backend = await initBackend(options.backend, caps, options.wasmThreadCount);
+  const backend = await startBackend(options.backend, caps, options.wasmThreadCount, options.lostBackends);
 
   const files = await fetchModelFiles(url, { fetch: localAwareFetch, caches: cacheStorage(), emit });
   return uploadAndWarm(files, backend, keyOf(options), started, emit);
@@ -183,7 +200,7 @@ async function loadModelFiles(
     );
   }
   const caps = await measureCapabilities();
-  const backend = await initBackend(options.backend, caps, options.wasmThreadCount);
+  const backend = await startBackend(options.backend, caps, options.wasmThreadCount, options.lostBackends);
 
   const convertStart = performance.now();
   const progress = (fraction: number) =>
@@ -256,7 +273,12 @@ async function loadModelFiles(
     fromCache: false,
     downloadMs: convertMs,
   };
-  const key = keyOf({ modelUrl: url, backend: options.backend, wasmThreadCount: options.wasmThreadCount });
+  const key = keyOf({
+    modelUrl: url,
+    backend: options.backend,
+    wasmThreadCount: options.wasmThreadCount,
+    lostBackends: options.lostBackends,
+  });
   const info = await uploadAndWarm(modelFiles, backend, key, started, emit);
   const { weightsManifest, ...rest } = modelJson;
   return { ...info, modelUrl: url, stored: problem === null, modelJson: { ...rest, weightsManifest } };
@@ -354,6 +376,8 @@ async function classify(
       const inferStart = performance.now();
       const top5s = await predictBatch(model, info.metadata, inputs, 5);
       const perImageMs = inputs.length > 0 ? (performance.now() - inferStart) / inputs.length : 0;
+      // Numbers read back from a lost GPU context are not results: the batch is done again on the next backend.
+      lossWatcher.check();
 
       let row = 0;
       batch.forEach((image, i) => {
@@ -387,6 +411,7 @@ async function classify(
 const transfer = createTransferApi({
   current: () => (current ? { model: current.model, metadata: current.info.metadata } : null),
   cancelled,
+  checkBackend: () => lossWatcher.check(),
 });
 
 const api: Vgg16WorkerApi & TransferWorkerApi = {
@@ -417,4 +442,25 @@ const api: Vgg16WorkerApi & TransferWorkerApi = {
   },
 };
 
-Comlink.expose(api);
+/**
+ * Every call's error becomes Vgg16Error "backend-lost" when the GPU backend was lost meanwhile: whatever TF.js
+ * threw then (a failed texture, a rejected buffer map) is a symptom, not the cause.
+ */
+function guardBackendLoss<T extends object>(target: T): T {
+  const guarded: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(target)) {
+    guarded[name] =
+      typeof value === "function"
+        ? async (...args: unknown[]) => {
+            try {
+              return await (value as (...a: unknown[]) => unknown).apply(target, args);
+            } catch (error) {
+              throw (await lossWatcher.explain(error)) ?? error;
+            }
+          }
+        : value;
+  }
+  return guarded as T;
+}
+
+Comlink.expose(guardBackendLoss(api));
