@@ -7,7 +7,8 @@
 import { create } from "zustand";
 import { errorMessage, isAbort, type Vgg16Port } from "../app/client-port";
 import type { ResizeMode } from "../preprocess/preprocess";
-import type { LoadedModel } from "../vgg16/api";
+import type { ImageInput, LoadedModel } from "../vgg16/api";
+import { isSvg, rasterizeSvg } from "./rasterize-svg";
 import {
   addItems,
   applyResult,
@@ -111,6 +112,16 @@ function nameOf(file: Blob & { readonly name?: string }, path: string | undefine
   return `image-${++unnamedCounter}${ext}`;
 }
 
+/** SVG drawings become PNGs here (the worker cannot decode SVG); if that fails the worker says what is wrong. */
+async function prepare(image: ImageInput): Promise<ImageInput> {
+  if (!isSvg(image.blob, image.name)) return image;
+  try {
+    return { ...image, blob: await rasterizeSvg(image.blob) };
+  } catch {
+    return image;
+  }
+}
+
 export const useClassify = create<ClassifyStore>()((set, get) => {
   /** Ends the running job now in the UI; the worker's promise settles later. */
   function endRunning(end: JobEnd): void {
@@ -167,7 +178,7 @@ export const useClassify = create<ClassifyStore>()((set, get) => {
         let end: JobEnd;
         try {
           await d.client.classify(
-            images,
+            await Promise.all(images.map(prepare)),
             batchSize === null ? { resize } : { batchSize, resize },
             (result) => set((s) => applyResult(slice(s), result)),
             controller.signal,
