@@ -105,7 +105,13 @@ test("1,000 images in one drop: all get a result, no long task over 200 ms, flat
   expect(await page.locator("article.card--failed").count()).toBe(0);
   expect(await page.locator("article.card").count()).toBe(COUNT);
   // Cards far below the fold skip rendering (content-visibility) but are still there for users and tests.
-  await expect(page.locator("article.card").nth(COUNT - 1).locator("ol > li").first()).toBeVisible();
+  await expect(
+    page
+      .locator("article.card")
+      .nth(COUNT - 1)
+      .locator("ol > li")
+      .first(),
+  ).toBeVisible();
 
   const longTasks = (
     await page.evaluate(

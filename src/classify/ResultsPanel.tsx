@@ -68,7 +68,7 @@ function ProgressLine({ modelReady }: { readonly modelReady: boolean }) {
 }
 
 /** Cards mounted per turn: a drop of 1,000 images is mounted over several short tasks, not one long one. */
-const CARDS_PER_TURN = 50;
+const CARDS_PER_TURN = 25;
 
 /** How many of `total` cards to render: all of them, reached CARDS_PER_TURN at a time after a big drop. */
 function useIncrementalCount(total: number): number {

@@ -70,7 +70,7 @@ interface ClassifyStore extends ClassifyState {
 const ASSUMED_BATCH = 4;
 
 /** Files added to the page per turn of the event loop (see drainAdds). */
-const ADD_CHUNK = 50;
+const ADD_CHUNK = 25;
 /**
  * Images sent to the worker per job: posting 1,000 files in one message takes hundreds of milliseconds
  * on the main thread; jobs of 50 follow each other until nothing waits.
