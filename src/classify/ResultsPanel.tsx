@@ -1,4 +1,4 @@
-import { useId, useRef } from "react";
+import { useEffect, useId, useRef, useState } from "react";
 import type { ResizeMode } from "../preprocess/preprocess";
 import { Camera } from "./Camera";
 import { progressLine } from "./progress-text";
@@ -67,6 +67,23 @@ function ProgressLine({ modelReady }: { readonly modelReady: boolean }) {
   );
 }
 
+/** Cards mounted per turn: a drop of 1,000 images is mounted over several short tasks, not one long one. */
+const CARDS_PER_TURN = 25;
+
+/** How many of `total` cards to render: all of them, reached CARDS_PER_TURN at a time after a big drop. */
+function useIncrementalCount(total: number): number {
+  const [count, setCount] = useState(Math.min(total, CARDS_PER_TURN));
+  useEffect(() => {
+    if (count >= total) {
+      if (count > total) setCount(total);
+      return;
+    }
+    const timer = setTimeout(() => setCount((c) => Math.min(total, c + CARDS_PER_TURN)), 0);
+    return () => clearTimeout(timer);
+  }, [count, total]);
+  return Math.min(count, total);
+}
+
 /** The "Results" region: ways to add images, the job's progress, and one card per image. */
 export function ResultsPanel({ modelReady }: { readonly modelReady: boolean }) {
   const headingId = useId();
@@ -78,6 +95,7 @@ export function ResultsPanel({ modelReady }: { readonly modelReady: boolean }) {
   const resize = useClassify((s) => s.resize);
   const { addFiles, stop, clear, resume, setResize } = useClassify.getState();
   const listRef = useRef<HTMLDivElement>(null);
+  const shown = useIncrementalCount(order.length);
 
   return (
     <section className="panel results-panel" aria-labelledby={headingId}>
@@ -126,7 +144,7 @@ export function ResultsPanel({ modelReady }: { readonly modelReady: boolean }) {
         {order.length === 0 ? (
           <p className="cards__empty muted">No images yet.</p>
         ) : (
-          order.map((id) => <ResultCard key={id} id={id} modelReady={modelReady} />)
+          order.slice(0, shown).map((id) => <ResultCard key={id} id={id} modelReady={modelReady} />)
         )}
       </div>
     </section>

@@ -117,13 +117,22 @@ function promoteNextBatch(state: ClassifyState, items: Record<string, ClassifyIt
   }
 }
 
-/** Starts a job with every waiting item; unchanged when one is running or nothing waits. */
+/**
+ * Starts a job with every waiting item (the first `limit` of them when given); unchanged when one is
+ * running or nothing waits.
+ */
 export function startJob(
   state: ClassifyState,
-  job: { readonly id: string; readonly batchSize: number; readonly synthetic: boolean; readonly now: number },
+  job: {
+    readonly id: string;
+    readonly batchSize: number;
+    readonly synthetic: boolean;
+    readonly now: number;
+    readonly limit?: number;
+  },
 ): ClassifyState {
   if (isRunning(state)) return state;
-  const ids = waitingIds(state);
+  const ids = waitingIds(state).slice(0, job.limit ?? Number.POSITIVE_INFINITY);
   if (ids.length === 0) return state;
   const items = { ...state.items };
   for (const id of ids) {

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Vgg16Port } from "../app/client-port";
 import type { ImageInput, ImageResult, LoadedModel } from "../vgg16/api";
 import { connectClassify, useClassify } from "./store";
@@ -146,5 +146,34 @@ describe("classify store", () => {
     useClassify.getState().clear();
     expect(useClassify.getState().order).toEqual([]);
     expect(t.revoked).toEqual(["blob:a.png", "blob:undefined"]);
+  });
+
+  it("adds a big drop 25 files per turn, in order, and sends the worker jobs of at most 50", async () => {
+    const t = setup();
+    useClassify.setState({ batchSize: 4 });
+    const names = Array.from({ length: 250 }, (_, i) => `p${i}.png`);
+    useClassify.getState().addFiles(names.map((n) => ({ file: file(n) })));
+    // This turn: the first 25 cards and a job for them; the page is not held for the rest.
+    expect(useClassify.getState().order).toHaveLength(25);
+    expect(useClassify.getState().lastAdd?.added).toBe(250);
+    await vi.waitFor(() => expect(useClassify.getState().order).toHaveLength(250));
+    expect(statuses().map((s) => s.split(":")[0])).toEqual(names);
+    expect(t.calls).toHaveLength(1);
+    expect(t.calls[0]?.images).toHaveLength(25);
+    // Results arrive one message each and land together; the next job takes the next 50.
+    for (const image of t.calls[0]?.images ?? []) t.calls[0]?.onResult(ok(image));
+    t.calls[0]?.resolve();
+    await settle();
+    expect(t.calls[1]?.images.map((i) => i.name)).toEqual(names.slice(25, 75));
+    expect(useClassify.getState().job).toMatchObject({ total: 50, done: 0 });
+    expect(statuses().filter((s) => s.endsWith(":done"))).toHaveLength(25);
+  });
+
+  it("clear drops files of a big drop not yet added", async () => {
+    setup(null);
+    useClassify.getState().addFiles(Array.from({ length: 300 }, (_, i) => ({ file: file(`q${i}.png`) })));
+    useClassify.getState().clear();
+    await settle();
+    expect(useClassify.getState().order).toEqual([]);
   });
 });

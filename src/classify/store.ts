@@ -7,7 +7,8 @@
 import { create } from "zustand";
 import { errorMessage, isAbort, type Vgg16Port } from "../app/client-port";
 import type { ResizeMode } from "../preprocess/preprocess";
-import type { LoadedModel } from "../vgg16/api";
+import type { ImageInput, ImageResult, LoadedModel } from "../vgg16/api";
+import { isSvg, rasterizeSvg } from "./rasterize-svg";
 import {
   addItems,
   applyResult,
@@ -68,6 +69,14 @@ interface ClassifyStore extends ClassifyState {
 /** Used only to show which images are "classifying" when the worker picks the batch size (its default). */
 const ASSUMED_BATCH = 4;
 
+/** Files added to the page per turn of the event loop (see drainAdds). */
+const ADD_CHUNK = 25;
+/**
+ * Images sent to the worker per job: posting 1,000 files in one message takes hundreds of milliseconds
+ * on the main thread; jobs of 50 follow each other until nothing waits.
+ */
+const MAX_JOB_IMAGES = 50;
+
 let deps: ClassifyDeps | null = null;
 interface RunningJob {
   readonly jobId: string;
@@ -111,9 +120,58 @@ function nameOf(file: Blob & { readonly name?: string }, path: string | undefine
   return `image-${++unnamedCounter}${ext}`;
 }
 
+/** SVG drawings become PNGs here (the worker cannot decode SVG); if that fails the worker says what is wrong. */
+async function prepare(image: ImageInput): Promise<ImageInput> {
+  if (!isSvg(image.blob, image.name)) return image;
+  try {
+    return { ...image, blob: await rasterizeSvg(image.blob) };
+  } catch {
+    return image;
+  }
+}
+
 export const useClassify = create<ClassifyStore>()((set, get) => {
   /** Ends the running job now in the UI; the worker's promise settles later. */
+  /**
+   * Results arrive one message each; applying them together (one store update, so one React render and
+   * one layout, per turn of the event loop) keeps a 1,000-image job from re-rendering 1,000 times.
+   */
+  let queued: ImageResult[] = [];
+  let flushTimer: ReturnType<typeof setTimeout> | null = null;
+  function flushResults(): void {
+    if (flushTimer !== null) clearTimeout(flushTimer);
+    flushTimer = null;
+    if (queued.length === 0) return;
+    const results = queued;
+    queued = [];
+    set((s) => results.reduce((state, result) => applyResult(state, result), slice(s)));
+  }
+  function queueResult(result: ImageResult): void {
+    queued.push(result);
+    flushTimer ??= setTimeout(flushResults, 0);
+  }
+
+  /**
+   * Files dropped but not yet added. A big drop is added ADD_CHUNK files per turn: making 1,000 thumbnail
+   * URLs and cards in one task would freeze the page for over a second.
+   */
+  let pendingAdds: Array<{ readonly file: Blob & { readonly name?: string }; readonly path?: string }> = [];
+  let drainTimer: ReturnType<typeof setTimeout> | null = null;
+  function drainAdds(): void {
+    drainTimer = null;
+    const create = deps?.createThumbnail ?? defaultThumbnail;
+    const added: NewItem[] = pendingAdds.splice(0, ADD_CHUNK).map(({ file, path }) => {
+      const n = ++idCounter;
+      const name = nameOf(file, path);
+      return { id: `img-${n}`, name, path: path || name, blob: file, thumbnailUrl: create(file) };
+    });
+    if (added.length > 0) set((s) => addItems(slice(s), added));
+    get().pump();
+    if (pendingAdds.length > 0) drainTimer ??= setTimeout(drainAdds, 0);
+  }
+
   function endRunning(end: JobEnd): void {
+    flushResults();
     if (!running) return;
     running.end = end;
     const { jobId } = running;
@@ -128,17 +186,12 @@ export const useClassify = create<ClassifyStore>()((set, get) => {
     lastAdd: null,
 
     addFiles(files, report = {}) {
-      const create = deps?.createThumbnail ?? defaultThumbnail;
-      const added: NewItem[] = files.map(({ file, path }) => {
-        const n = ++idCounter;
-        const name = nameOf(file, path);
-        return { id: `img-${n}`, name, path: path || name, blob: file, thumbnailUrl: create(file) };
+      set({
+        lastAdd: { added: files.length, skipped: report.skipped ?? 0, problems: report.problems ?? [] },
       });
-      set((s) => ({
-        ...addItems(slice(s), added),
-        lastAdd: { added: added.length, skipped: report.skipped ?? 0, problems: report.problems ?? [] },
-      }));
-      get().pump();
+      pendingAdds.push(...files);
+      // The first ADD_CHUNK at once (a small drop is added in this turn); more in later turns, in order.
+      drainAdds();
     },
 
     pump() {
@@ -151,6 +204,7 @@ export const useClassify = create<ClassifyStore>()((set, get) => {
       const next = startJob(slice(get()), {
         id: jobId,
         batchSize: batchSize ?? ASSUMED_BATCH,
+        limit: MAX_JOB_IMAGES,
         synthetic: model.metadata.synthetic,
         now: now(),
       });
@@ -166,10 +220,14 @@ export const useClassify = create<ClassifyStore>()((set, get) => {
       void (async () => {
         let end: JobEnd;
         try {
+          // Awaited only when there is an SVG to draw, so a job starts in the same turn otherwise.
+          const prepared = images.some((i) => isSvg(i.blob, i.name))
+            ? await Promise.all(images.map(prepare))
+            : images;
           await d.client.classify(
-            images,
+            prepared,
             batchSize === null ? { resize } : { batchSize, resize },
-            (result) => set((s) => applyResult(slice(s), result)),
+            (result) => queueResult(result),
             controller.signal,
           );
           // The worker awaits its result callbacks before it returns; one more turn guards against a reply
@@ -183,6 +241,7 @@ export const useClassify = create<ClassifyStore>()((set, get) => {
               ? { kind: "stopped" }
               : { kind: "failed", message: errorMessage(error) });
         }
+        flushResults();
         set((s) => endJob(slice(s), jobId, end, now()));
         if (running === job) running = null;
         d.afterJob?.();
@@ -191,6 +250,7 @@ export const useClassify = create<ClassifyStore>()((set, get) => {
     },
 
     stop() {
+      flushResults();
       // The worker stops between batches: the batch in flight still reports, the rest stops now.
       if (running) {
         const job = running;
@@ -207,6 +267,9 @@ export const useClassify = create<ClassifyStore>()((set, get) => {
     },
 
     clear() {
+      pendingAdds = [];
+      if (drainTimer !== null) clearTimeout(drainTimer);
+      drainTimer = null;
       endRunning({ kind: "stopped" });
       const before = slice(get());
       const after = removeItems(before, before.order);

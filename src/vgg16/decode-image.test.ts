@@ -1,9 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { checkDimensions, MAX_BLOB_BYTES, MAX_PIXELS, precheckBlob } from "./decode-image";
+import {
+  checkDimensions,
+  MAX_BLOB_BYTES,
+  MAX_PIXELS,
+  precheckBlob,
+  reducedSize,
+  undecodableMessage,
+} from "./decode-image";
 
 describe("decode limits", () => {
   it("refuses empty and over-64 MB files before decoding", () => {
-    expect(precheckBlob(0)).toBe("empty file");
+    expect(precheckBlob(0)).toBe("the file is empty (0 bytes)");
     expect(precheckBlob(1)).toBeNull();
     expect(precheckBlob(MAX_BLOB_BYTES)).toBeNull();
     expect(precheckBlob(MAX_BLOB_BYTES + 1)).toBe("too large to decode safely (64.0 MB)");
@@ -16,5 +23,27 @@ describe("decode limits", () => {
     expect(checkDimensions(10_000, 5_000)).toBeNull();
     expect(checkDimensions(10_000, 5_001)).toBe("too large to decode safely (10000×5001)");
     expect(checkDimensions(0, 10)).toBe("not a decodable image (no pixels: 0×10)");
+  });
+
+  it("decodes images over 16.7 megapixels at 2048 on the long side, in shown orientation", () => {
+    const jpeg = (width: number, height: number, orientation = 1) =>
+      ({ format: "jpeg", width, height, orientation }) as const;
+    expect(reducedSize(jpeg(4096, 4096))).toBeNull();
+    expect(reducedSize(jpeg(4000, 3000))).toBeNull();
+    expect(reducedSize(jpeg(8000, 6000))).toEqual({ width: 2048, height: 1536 });
+    expect(reducedSize(jpeg(8000, 6000, 6))).toEqual({ width: 1536, height: 2048 });
+  });
+
+  it("says in words why a file does not decode", () => {
+    const bytes = (...b: number[]) => Uint8Array.from(b);
+    expect(undecodableMessage(new TextEncoder().encode("hello"), bytes(), "x")).toMatch(
+      /^this is not an image/,
+    );
+    expect(undecodableMessage(bytes(0xff, 0xd8, 0xff, 0xe0), bytes(1, 2), "x")).toMatch(
+      /JPEG file is cut off/,
+    );
+    expect(undecodableMessage(bytes(0xff, 0xd8, 0xff, 0xe0), bytes(0xff, 0xd9), "x")).toMatch(
+      /the JPEG file is damaged/,
+    );
   });
 });
