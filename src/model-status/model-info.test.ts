@@ -132,7 +132,9 @@ describe("model info", () => {
       inits.push(init);
       return ok(input, init);
     };
-    expect((await fetchModelInfo("https://other.example/m/model.json", { fetch: recording })).kind).toBe("found");
+    expect((await fetchModelInfo("https://other.example/m/model.json", { fetch: recording })).kind).toBe(
+      "found",
+    );
     expect(inits).toHaveLength(1);
     expect(inits[0]?.credentials).toBe("omit");
     expect(inits[0]?.mode).toBe("cors");
