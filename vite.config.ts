@@ -1,20 +1,13 @@
 import react from "@vitejs/plugin-react";
 import { defineConfig } from "vite";
+import { APP_HEADERS, DEV_HEADERS } from "./tools/security-headers.js";
 import { serveModels } from "./tools/vite-serve-models.js";
-
-/**
- * Cross-origin isolation (COOP + COEP) makes SharedArrayBuffer available,
- * which TF.js' WASM backend needs for its multi-threaded build.
- */
-const crossOriginIsolation = {
-  "Cross-Origin-Opener-Policy": "same-origin",
-  "Cross-Origin-Embedder-Policy": "require-corp",
-} as const;
 
 export default defineConfig({
   plugins: [react(), serveModels()],
-  server: { headers: crossOriginIsolation },
-  preview: { headers: crossOriginIsolation },
+  // COOP/COEP (threaded WASM) and the Content-Security-Policy, on every response: tools/security-headers.ts.
+  server: { headers: DEV_HEADERS },
+  preview: { headers: APP_HEADERS },
   worker: { format: "es" },
   build: {
     // The app, plus the worker harness page the Playwright tests drive (e2e/worker.spec.ts) and the

@@ -136,6 +136,22 @@ describe("model info", () => {
     expect(ok.kind).toBe("found");
   });
 
+  it("fetches model.json with CORS and no credentials, so another host never gets the user's cookies", async () => {
+    const inits: Array<RequestInit | undefined> = [];
+    const ok = fakeFetch(JSON.stringify(modelJson()), { status: 200 });
+    const recording: typeof fetch = (input, init) => {
+      inits.push(init);
+      return ok(input, init);
+    };
+    expect((await fetchModelInfo("https://other.example/m/model.json", { fetch: recording })).kind).toBe(
+      "found",
+    );
+    expect(inits).toHaveLength(1);
+    expect(inits[0]?.credentials).toBe("omit");
+    expect(inits[0]?.mode).toBe("cors");
+    expect(inits[0]?.method ?? "GET").toBe("GET");
+  });
+
   it("uses a cached model.json first, and the network when the copy is missing or unusable", async () => {
     const failing: typeof fetch = async () => {
       throw new TypeError("offline");

@@ -187,7 +187,14 @@ export async function fetchModelInfo(
   const doFetch = options.fetch ?? fetch;
   let response: Response;
   try {
-    response = await doFetch(url, { signal: options.signal, headers: { Accept: "application/json" } });
+    // CORS without credentials, as the worker fetches models (src/vgg16/model-files.ts, MODEL_REQUEST_INIT):
+    // a `?model=` URL on another host never gets the user's cookies for it.
+    response = await doFetch(url, {
+      signal: options.signal,
+      headers: { Accept: "application/json" },
+      mode: "cors",
+      credentials: "omit",
+    });
   } catch (error) {
     if (options.signal?.aborted) throw error;
     return { kind: "missing", reason: `the request failed (${errorText(error)}).` };

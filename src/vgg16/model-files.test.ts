@@ -168,6 +168,27 @@ describe("fetchModelFiles", () => {
     ]);
   });
 
+  it("asks for every file with CORS and no credentials, and never sends a body", async () => {
+    const server = new FakeServer();
+    serveModel(server, "model-A");
+    const inits: Array<RequestInit | undefined> = [];
+    const recording: typeof fetch = (input, init) => {
+      inits.push(init);
+      return server.fetch(input as RequestInfo);
+    };
+    // With and without Cache Storage: the init differs in its `cache` mode only.
+    for (const caches of [new FakeCacheStorage().asCacheStorage(), null]) {
+      await fetchModelFiles(URL_JSON, { fetch: recording, caches, emit: () => undefined });
+    }
+    expect(inits).toHaveLength(8);
+    for (const init of inits) {
+      expect(init?.credentials).toBe("omit");
+      expect(init?.mode).toBe("cors");
+      expect(init?.method ?? "GET").toBe("GET");
+      expect(init?.body).toBeUndefined();
+    }
+  });
+
   it("fetches (and stores again) only a shard missing from the cache", async () => {
     const server = new FakeServer();
     const bytes = serveModel(server, "model-A");

@@ -228,6 +228,14 @@ function describeError(error: unknown): string {
   return String(error);
 }
 
+/**
+ * Every model request: CORS without credentials, whoever's server it is, so a
+ * `?model=` URL on another host never receives the user's cookies or HTTP
+ * auth for that host (and needs no Access-Control-Allow-Credentials). Model
+ * files are public data; none needs credentials.
+ */
+export const MODEL_REQUEST_INIT = { mode: "cors", credentials: "omit" } as const satisfies RequestInit;
+
 async function fetchOrThrow(
   fetchFn: typeof fetch,
   url: string,
@@ -236,7 +244,7 @@ async function fetchOrThrow(
 ): Promise<Response> {
   let response: Response;
   try {
-    response = await fetchFn(url, init);
+    response = await fetchFn(url, { ...init, ...MODEL_REQUEST_INIT });
   } catch (error) {
     throw new Vgg16Error("download-failed", `Could not fetch ${url} (${errorMessage(error)})`, {
       url,
