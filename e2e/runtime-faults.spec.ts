@@ -119,60 +119,55 @@ async function expectReadyOnWasm(page: Page): Promise<void> {
   });
 }
 
-test("WebGL context lost during the warm-up: the load goes on with WASM, says so, and classifies every image", async () => {
-  test.setTimeout(240_000);
-  const started = Date.now();
-  const page = await openApp("/?backend=webgl", { loseWebglAtDraw: 1 });
-  const names = ["apple.jpg", "astronaut.png"];
-  // Queued while the model loads: they wait for it, and must survive the switch of backend.
-  await page.getByLabel("Add images").setInputFiles(names.map(photo));
+/** A GPU lost during the load's warm-up, with two images waiting: the same story on either GPU backend. */
+const GPU_LOSSES = [
+  {
+    backend: "webgl",
+    what: "WebGL context",
+    faults: { loseWebglAtDraw: 1 },
+    logEntry: "lost-webgl:1",
+    names: ["apple.jpg", "astronaut.png"],
+  },
+  {
+    backend: "webgpu",
+    what: "WebGPU device",
+    faults: { loseWebgpuAtPipeline: 1 },
+    logEntry: "lost-webgpu:1",
+    names: ["baboon.jpg", "chelsea.png"],
+  },
+] as const satisfies ReadonlyArray<{ faults: FaultOptions } & Record<string, unknown>>;
 
-  const notice = page.getByRole("alert").filter({ hasText: /WebGL context was lost/ });
-  await expect(notice).toContainText("The WebGL context was lost; continued on WASM", { timeout: 180_000 });
-  await expectReadyOnWasm(page);
-  await expect(page.getByRole("status").filter({ hasText: /^Ready/ })).toContainText(
-    "?backend=webgl not possible (WebGL context was lost)",
-  );
-  await expectReferenceTop5(page, names);
-  const log = await faultLog(page);
-  expect(log.map((entry) => entry.split("@")[0])).toContain("lost-webgl:1");
-  console.log(
-    `[runtime-faults] WebGL loss → WASM, 2 images: ${Date.now() - started} ms; worker said ${log.join(", ")}`,
-  );
-  console.log(`[runtime-faults] notice: ${await notice.textContent()}`);
-  await page.close();
-});
+for (const loss of GPU_LOSSES) {
+  test(`${loss.what} lost during the warm-up: the load goes on with WASM, says so, and classifies every image`, async () => {
+    test.setTimeout(240_000);
+    const started = Date.now();
+    const page = await openApp(`/?backend=${loss.backend}`, loss.faults);
+    if (loss.backend === "webgpu") {
+      const hasAdapter = await page.evaluate(async () => {
+        const gpu = (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+        return !!(gpu && (await gpu.requestAdapter()));
+      });
+      expect(hasAdapter, "--enable-unsafe-webgpu gives a (SwiftShader) WebGPU adapter").toBe(true);
+    }
+    // Queued while the model loads: they wait for it, and must survive the switch of backend.
+    await page.getByLabel("Add images").setInputFiles(loss.names.map(photo));
 
-test("WebGPU device lost during the warm-up: the load goes on with WASM, says so, and classifies every image", async () => {
-  test.setTimeout(240_000);
-  const started = Date.now();
-  const page = await openApp("/?backend=webgpu", { loseWebgpuAtPipeline: 1 });
-  const hasAdapter = await page.evaluate(async () => {
-    const gpu = (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
-    return !!(gpu && (await gpu.requestAdapter()));
+    const notice = page.getByRole("alert").filter({ hasText: new RegExp(`${loss.what} was lost`) });
+    await expect(notice).toContainText(`The ${loss.what} was lost; continued on WASM`, { timeout: 180_000 });
+    await expectReadyOnWasm(page);
+    await expect(page.getByRole("status").filter({ hasText: /^Ready/ })).toContainText(
+      `?backend=${loss.backend} not possible (${loss.what} was lost)`,
+    );
+    await expectReferenceTop5(page, loss.names);
+    const log = await faultLog(page);
+    expect(log.map((entry) => entry.split("@")[0])).toContain(loss.logEntry);
+    console.log(
+      `[runtime-faults] ${loss.what} loss → WASM, 2 images: ${Date.now() - started} ms; worker said ${log.join(", ")}`,
+    );
+    console.log(`[runtime-faults] notice: ${await notice.textContent()}`);
+    await page.close();
   });
-  expect(hasAdapter, "--enable-unsafe-webgpu gives a (SwiftShader) WebGPU adapter").toBe(true);
-  const names = ["baboon.jpg", "chelsea.png"];
-  await page.getByLabel("Add images").setInputFiles(names.map(photo));
-
-  const notice = page.getByRole("alert").filter({ hasText: /WebGPU device was lost/ });
-  await expect(notice).toBeVisible({ timeout: 180_000 });
-  console.log(`[runtime-faults] WebGPU loss noticed at ${Date.now() - started} ms: ${await faultLog(page)}`);
-  await expect(notice).toContainText("The WebGPU device was lost; continued on WASM", { timeout: 180_000 });
-  console.log(`[runtime-faults] WebGPU loss: continued at ${Date.now() - started} ms`);
-  await expectReadyOnWasm(page);
-  await expect(page.getByRole("status").filter({ hasText: /^Ready/ })).toContainText(
-    "?backend=webgpu not possible (WebGPU device was lost)",
-  );
-  await expectReferenceTop5(page, names);
-  const log = await faultLog(page);
-  expect(log.map((entry) => entry.split("@")[0])).toContain("lost-webgpu:1");
-  console.log(
-    `[runtime-faults] WebGPU loss → WASM, 2 images: ${Date.now() - started} ms; worker said ${log.join(", ")}`,
-  );
-  console.log(`[runtime-faults] notice: ${await notice.textContent()}`);
-  await page.close();
-});
+}
 
 test("a worker crash in the middle of a classification: restarted, every image classified, the list intact", async () => {
   test.setTimeout(180_000);
