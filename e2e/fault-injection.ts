@@ -11,11 +11,15 @@
  *   work already submitted to SwiftShader runs to its end on the CPU (~80 s
  *   for VGG16) even once the device is destroyed, and would slow the rest;
  * - throws an uncaught error (a real worker crash) when the page says "crash"
- *   on the BroadcastChannel FAULT_CHANNEL.
+ *   on the BroadcastChannel FAULT_CHANNEL;
+ * - optionally makes every storage write fail as a full disk does
+ *   (QuotaExceededError from IndexedDB put/add and Cache Storage put/add):
+ *   Chromium's own quota override (CDP Storage.overrideQuotaForOrigin) was
+ *   not enforced reliably for small IndexedDB writes, even at 1 byte.
  * What the snippet did is told back on the same channel; recordFaults() keeps
  * it in the page (window.faultLog) for the test to read.
  */
-import type { Page } from "@playwright/test";
+import type { Page, Route } from "@playwright/test";
 
 export const FAULT_CHANNEL = "vgg16-fault-injection";
 
@@ -24,6 +28,29 @@ export interface FaultOptions {
   readonly loseWebglAtDraw?: number;
   /** Destroy every WebGPU device right after it made this compute pipeline (1 = the first). */
   readonly loseWebgpuAtPipeline?: number;
+  /** Every IndexedDB and Cache Storage write fails with QuotaExceededError. */
+  readonly storageFull?: boolean;
+}
+
+/**
+ * Makes storage writes fail as they do when the origin's quota is used up. Plain JS (it runs in the worker
+ * and, through addInitScript, in the page): no imports, no TS helpers.
+ */
+export function failStorageWrites(scope: unknown): void {
+  const g = scope as Record<string, { prototype: Record<string, unknown> } | undefined>;
+  const quotaError = () => new DOMException("The quota has been exceeded.", "QuotaExceededError");
+  const objectStore = g.IDBObjectStore;
+  if (objectStore) {
+    for (const name of ["put", "add"]) {
+      objectStore.prototype[name] = () => {
+        throw quotaError();
+      };
+    }
+  }
+  const cache = g.Cache;
+  if (cache) {
+    for (const name of ["put", "add", "addAll"]) cache.prototype[name] = () => Promise.reject(quotaError());
+  }
 }
 
 /** Runs in the worker, before the bundle; serialised with its options. Plain JS: no imports, no TS helpers. */
@@ -102,6 +129,11 @@ function faultSnippet(channelName: string, options: FaultOptions): void {
     });
   }
 
+  if (options.storageFull) {
+    (g.failStorageWrites as (scope: unknown) => void)(globalThis);
+    say("storage-full");
+  }
+
   channel.onmessage = (event: MessageEvent) => {
     if (event.data === "crash") {
       say("crashing");
@@ -113,13 +145,24 @@ function faultSnippet(channelName: string, options: FaultOptions): void {
   say("injected");
 }
 
-/** Every worker the page starts gets the snippet (also the one that replaces a crashed or lost worker). */
-export async function injectWorkerFaults(page: Page, options: FaultOptions = {}): Promise<void> {
-  const snippet = `(${faultSnippet.toString()})(${JSON.stringify(FAULT_CHANNEL)}, ${JSON.stringify(options)});\n`;
-  await page.route(/\/assets\/worker-[^/]*\.js$/, async (route) => {
+/**
+ * Every worker the page starts gets the snippet (also the one that replaces a crashed or lost worker).
+ * Returns a function that stops injecting into workers started later.
+ */
+export async function injectWorkerFaults(
+  page: Page,
+  options: FaultOptions = {},
+): Promise<() => Promise<void>> {
+  const snippet =
+    `globalThis.failStorageWrites = ${failStorageWrites.toString()};\n` +
+    `(${faultSnippet.toString()})(${JSON.stringify(FAULT_CHANNEL)}, ${JSON.stringify(options)});\n`;
+  const workerScript = /\/assets\/worker-[^/]*\.js$/;
+  const handler = async (route: Route) => {
     const response = await route.fetch();
     await route.fulfill({ response, body: snippet + (await response.text()) });
-  });
+  };
+  await page.route(workerScript, handler);
+  return () => page.unroute(workerScript, handler);
 }
 
 /** Keeps what the workers' snippets say in window.faultLog, from the first script of every page on. */

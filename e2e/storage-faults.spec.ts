@@ -4,9 +4,9 @@
  *
  * - a reload in the middle of feature extraction keeps the features already
  *   extracted, and "Extract features" computes only the rest;
- * - a full disk (the origin's quota shrunk below its usage with CDP
- *   Storage.overrideQuotaForOrigin, a real quota that the worker's IndexedDB
- *   and Cache Storage obey): the model still loads from its cache, extraction
+ * - a full disk (every IndexedDB and Cache Storage write, in the worker and
+ *   the page, fails with QuotaExceededError as at a used-up quota; see
+ *   e2e/fault-injection.ts): the model still loads from its cache, extraction
  *   still completes and the view says features are not being cached; once
  *   space is back, nothing saved before is lost;
  * - a reload in the middle of training keeps the head of the last complete
@@ -21,6 +21,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync }
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { expect, type Page, test } from "@playwright/test";
+import { failStorageWrites, injectWorkerFaults } from "./fault-injection";
 
 const SHARED_DATA = process.env.VGG16_SHARED_DATA ?? resolve(import.meta.dirname, "../../shared/data");
 const SOURCE = join(SHARED_DATA, "dogs-vs-cats", "train");
@@ -98,7 +99,10 @@ test("reload mid-extraction and mid-training, and a full disk: finished work is 
   const features = page.getByRole("region", { name: "2. Features" });
   const training = page.getByRole("region", { name: "3. Training" });
   const lossRows = page.getByRole("table", { name: "Loss data" }).locator("tbody tr");
-  const cdp = await page.context().newCDPSession(page);
+  // The page's own writes fail too while the flag is set (sessionStorage survives the tab's reloads).
+  await page.addInitScript({
+    content: `if (sessionStorage.getItem("e2e-storage-full") === "1") (${failStorageWrites.toString()})(window);`,
+  });
   try {
     await page.goto("/?backend=wasm");
     await page.getByRole("link", { name: "Transfer learning" }).click();
@@ -122,11 +126,11 @@ test("reload mid-extraction and mid-training, and a full disk: finished work is 
     await expect(features).toContainText(`Feature cache: ${kept} images`);
     await waitReady(page);
 
-    // 2. A full disk: the quota shrinks to half of what is used now (Chrome's usage accounting is lazy: with the
-    // quota at the usage, a batch or all of them still fit on some runs).
-    const origin = new URL(page.url()).origin;
-    const usage = await page.evaluate(async () => (await navigator.storage.estimate()).usage ?? 0);
-    await cdp.send("Storage.overrideQuotaForOrigin", { origin, quotaSize: Math.floor(usage / 2) });
+    // 2. A full disk: from the next load on, every IndexedDB and Cache Storage write fails with
+    // QuotaExceededError, in the worker and in the page, as when the origin's quota is used up. (Chromium's
+    // CDP Storage.overrideQuotaForOrigin was tried first: even at 1 byte it let small IndexedDB writes through.)
+    const stopFailingWorkerWrites = await injectWorkerFaults(page, { storageFull: true });
+    await page.evaluate(() => sessionStorage.setItem("e2e-storage-full", "1"));
     const modelRequests: string[] = [];
     const onRequest = (r: { url(): string }) => {
       if (new URL(r.url()).pathname.startsWith("/models/")) modelRequests.push(r.url());
@@ -148,7 +152,8 @@ test("reload mid-extraction and mid-training, and a full disk: finished work is 
     expect(stored).toBe(kept);
 
     // 3. Space is back: everything saved before the disk filled up is still there after a reload.
-    await cdp.send("Storage.overrideQuotaForOrigin", { origin });
+    await stopFailingWorkerWrites();
+    await page.evaluate(() => sessionStorage.removeItem("e2e-storage-full"));
     await page.reload();
     await expect(features).toContainText(`Feature cache: ${stored} images`);
     await expect(page.getByRole("table", { name: "Images per class and split" })).toContainText("12");
@@ -187,7 +192,6 @@ test("reload mid-extraction and mid-training, and a full disk: finished work is 
       `[storage faults] reload mid-extraction kept ${kept} of ${TOTAL} images' features; under the full quota ${stored} stayed cached; reload mid-training kept ${epochs} epochs`,
     );
   } finally {
-    await cdp.send("Storage.overrideQuotaForOrigin", { origin: new URL(page.url()).origin }).catch(() => {});
     rmSync(resolve(dataset, ".."), { recursive: true, force: true });
   }
 });

@@ -228,9 +228,9 @@ test("classifies 18 photos and refuses 3 bad files by name, freeing every tensor
   }
   const byName = Object.fromEntries(failed.map((r) => [r.name, r.error]));
   expect(Object.keys(byName).sort()).toEqual(bad.map((b) => b.name).sort());
-  expect(byName["empty.png"]).toBe("empty file");
-  expect(byName["notes.png"]).toMatch(/^not a decodable image \(.+\)$/);
-  expect(byName[bad[2]?.name as string]).toMatch(/^not a decodable image \(.+\)$/);
+  expect(byName["empty.png"]).toBe("the file is empty (0 bytes)");
+  expect(byName["notes.png"]).toMatch(/^this is not an image: /);
+  expect(byName[bad[2]?.name as string]).toMatch(/^the JPEG file is cut off: /);
 
   expect(after.numTensors).toBe(before.numTensors);
   expect(after.numBytes).toBe(before.numBytes);
@@ -320,13 +320,15 @@ test("a queued classify aborted before it starts rejects at once and never runs"
   expect(r.seen.length).toBe(2);
 });
 
-test("refuses files too large to decode safely, and goes on with the rest", async () => {
+test("refuses files too large to decode safely, decodes a big one at a reduced size, and goes on with the rest", async () => {
   test.skip(!!missingPhotos, missingPhotos ?? "");
   test.setTimeout(120_000);
-  const huge = blackPng(8000, 7000); // 56 megapixels in a few kB
+  // 625 megapixels in a few kB: refused from its header. 56 megapixels: decoded at a reduced size, classified.
+  const huge = blackPng(25_000, 25_000);
+  const big = blackPng(8000, 7000);
   const photo = photoFiles()[0] as HarnessFile;
   const r = await page.evaluate(
-    async ({ pngBase64, photo }) => {
+    async ({ pngBase64, bigBase64, photo }) => {
       const h = window.vgg16Harness;
       const bytes = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
       const images = [
@@ -335,20 +337,22 @@ test("refuses files too large to decode safely, and goes on with the rest", asyn
           name: "big.jpg",
           blob: new Blob([new Uint8Array(65 * 1024 * 1024)], { type: "image/jpeg" }),
         },
-        { id: "big-image", name: "huge.png", blob: new Blob([bytes(pngBase64)], { type: "image/png" }) },
+        { id: "huge-image", name: "huge.png", blob: new Blob([bytes(pngBase64)], { type: "image/png" }) },
+        { id: "big-image", name: "big.png", blob: new Blob([bytes(bigBase64)], { type: "image/png" }) },
         { id: "ok", name: photo.name, blob: new Blob([bytes(photo.base64)], { type: photo.type }) },
       ];
       const results: { name: string; ok: boolean; error?: string }[] = [];
-      await h.client.classify(images, { batchSize: 3 }, (res) =>
+      await h.client.classify(images, { batchSize: 4 }, (res) =>
         results.push(res.ok ? { name: res.name, ok: true } : { name: res.name, ok: false, error: res.error }),
       );
       return results;
     },
-    { pngBase64: huge.toString("base64"), photo },
+    { pngBase64: huge.toString("base64"), bigBase64: big.toString("base64"), photo },
   );
   expect(r).toEqual([
     { name: "big.jpg", ok: false, error: "too large to decode safely (65.0 MB)" },
-    { name: "huge.png", ok: false, error: "too large to decode safely (8000×7000)" },
+    { name: "huge.png", ok: false, error: "too large to decode safely (25000×25000)" },
+    { name: "big.png", ok: true },
     { name: photo.name, ok: true },
   ]);
 });
