@@ -382,6 +382,11 @@ export function tableRows(entry: BackendEntry): TableRow[] {
     target: targetText(target),
     met: target ? metText(target.met) : "",
   });
+  /** Our figure against the baseline's, with the ratio and the verdict of the target that compares them. */
+  const vsBaseline = (metric: string, ours: string, baseline: string, targetId: string): TableRow => {
+    const target = t(targetId);
+    return row(metric, ours, baseline, ratioText(target?.value ?? null), target);
+  };
   const rows: TableRow[] = [];
   rows.push(
     row(
@@ -408,14 +413,12 @@ export function tableRows(entry: BackendEntry): TableRow[] {
       ),
     );
   }
-  const classify = t("classify_vs_baseline");
   rows.push(
-    row(
+    vsBaseline(
       "classify ms/image (batch 1)",
       fixed(entry.classify_ms_per_image, 0),
       fixed(entry.baseline_classify_ms_per_image, 0),
-      ratioText(classify?.value ?? null),
-      classify,
+      "classify_vs_baseline",
     ),
   );
   rows.push(
@@ -428,25 +431,21 @@ export function tableRows(entry: BackendEntry): TableRow[] {
   );
   const batches = Object.keys(entry.features_images_per_s).sort((a, b) => Number(a) - Number(b));
   for (const b of batches) {
-    const target = t(`features_vs_baseline_${b}`);
     rows.push(
-      row(
+      vsBaseline(
         `features images/s (batch ${b})`,
         fixed(entry.features_images_per_s[b], 2),
         fixed(entry.baseline_features_images_per_s[b], 2),
-        ratioText(target?.value ?? null),
-        target,
+        `features_vs_baseline_${b}`,
       ),
     );
   }
-  const train = t("train_vs_baseline");
   rows.push(
-    row(
+    vsBaseline(
       "train s/epoch (2000×25088, batch 20)",
       fixed(entry.train_s_per_epoch, 2),
       fixed(entry.baseline_train_s_per_epoch, 1),
-      ratioText(train?.value ?? null),
-      train,
+      "train_vs_baseline",
     ),
   );
   rows.push(
