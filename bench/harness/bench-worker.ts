@@ -23,7 +23,7 @@ import type { BackendChoice, BackendInfo } from "../../src/vgg16/api";
 import { initBackend } from "../../src/vgg16/backends";
 import { measureCapabilities } from "../../src/vgg16/capabilities";
 import { decodeForVgg16 } from "../../src/vgg16/decode-image";
-import { buildGraphModel, INPUT_SIZE, predictBatch, warmUp } from "../../src/vgg16/graph";
+import { buildVgg16Model, INPUT_SIZE, predictBatch, type Vgg16Runnable, warmUp } from "../../src/vgg16/graph";
 import { fetchModelFiles, type ModelFiles } from "../../src/vgg16/model-files";
 import { type BatchClock, newBatchClock, tick, trainFigures } from "./figures";
 import type { TrainFigures } from "./result";
@@ -32,7 +32,7 @@ let files: ModelFiles | null = null;
 /** The tf.layers VGG16 and the bytes its weights hold in TF.js. */
 let baseline: { model: LayersVgg16; bytes: number } | null = null;
 /** Our graph model (built as the app's worker builds it) and its bytes. */
-let ours: { model: tf.GraphModel; metadata: Vgg16Metadata; bytes: number } | null = null;
+let ours: { model: Vgg16Runnable; metadata: Vgg16Metadata; bytes: number } | null = null;
 let training: { x: tf.Tensor2D; y: tf.Tensor2D } | null = null;
 
 /** A training run stopped by its budget still runs this many batches, enough to project s/epoch from. */
@@ -144,7 +144,7 @@ const api = {
   async buildOurs(): Promise<{ bytes: number }> {
     const f = requireFiles();
     const before = tf.memory().numBytes;
-    const model = await buildGraphModel({ ...f, weightData: [...f.weightData] });
+    const model = await buildVgg16Model({ ...f, weightData: [...f.weightData] });
     await warmUp(model, f.metadata);
     ours = { model, metadata: f.metadata, bytes: tf.memory().numBytes - before };
     return { bytes: ours.bytes };

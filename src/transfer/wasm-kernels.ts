@@ -14,6 +14,19 @@
  * is missing, `wasmInternals` returns null and the caller uses plain tf ops.
  */
 import type * as tfjs from "@tensorflow/tfjs";
+import {
+  F32,
+  get,
+  I32,
+  i32,
+  memarg as memargAt,
+  op,
+  set,
+  simd,
+  V128,
+  wasmModule,
+  whileLess,
+} from "../wasm/encoder";
 
 type TF = typeof tfjs;
 
@@ -145,74 +158,8 @@ export function rmspropInPlace(
   );
 }
 
-// --- A minimal WebAssembly encoder for the kernel above ---------------------
-
-const I32 = 0x7f;
-const F32 = 0x7d;
-const V128 = 0x7b;
-const op = {
-  block: 0x02,
-  loop: 0x03,
-  br: 0x0c,
-  brIf: 0x0d,
-  end: 0x0b,
-  localGet: 0x20,
-  localSet: 0x21,
-  i32Const: 0x41,
-  i32GeU: 0x4f,
-  i32Add: 0x6a,
-  i32And: 0x71,
-  i32Shl: 0x74,
-  f32Load: 0x2a,
-  f32Store: 0x38,
-  f32Sqrt: 0x91,
-  f32Add: 0x92,
-  f32Sub: 0x93,
-  f32Mul: 0x94,
-  f32Div: 0x95,
-} as const;
-/** SIMD instructions: prefix 0xfd, then the opcode as unsigned LEB128. */
-const simd = {
-  load: [0xfd, 0x00],
-  store: [0xfd, 0x0b],
-  f32x4Splat: [0xfd, 0x13],
-  f32x4Sqrt: [0xfd, 0xe3, 0x01],
-  f32x4Add: [0xfd, 0xe4, 0x01],
-  f32x4Sub: [0xfd, 0xe5, 0x01],
-  f32x4Mul: [0xfd, 0xe6, 0x01],
-  f32x4Div: [0xfd, 0xe7, 0x01],
-} as const;
-
-function uleb(value: number): number[] {
-  const out: number[] = [];
-  let v = value >>> 0;
-  do {
-    let byte = v & 0x7f;
-    v >>>= 7;
-    if (v !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (v !== 0);
-  return out;
-}
-
-function sleb(value: number): number[] {
-  const out: number[] = [];
-  let v = value | 0;
-  for (;;) {
-    const byte = v & 0x7f;
-    v >>= 7;
-    if ((v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0)) {
-      out.push(byte);
-      return out;
-    }
-    out.push(byte | 0x80);
-  }
-}
-
-const utf8 = (s: string) => [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
-const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
 /** memarg: alignment 4 bytes (a hint), offset 0. */
-const memarg = [2, 0];
+const memarg = memargAt();
 
 /** The module's bytes: imports env.memory, exports `rmsprop` (see RmspropKernel). */
 export function rmspropModule(sharedMemory: boolean): Uint8Array<ArrayBuffer> {
@@ -220,22 +167,15 @@ export function rmspropModule(sharedMemory: boolean): Uint8Array<ArrayBuffer> {
   const [W, MS, G, N, LR, RHO, OM, EPS] = [0, 1, 2, 3, 4, 5, 6, 7];
   // Locals: i, vecEnd, end (i32, byte offsets); splatted constants, g, ms (v128); g, ms (f32).
   const [I, VEC_END, END, VLR, VRHO, VOM, VEPS, VG, VM, SG, SM] = [8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18];
-  const get = (l: number) => [op.localGet, l];
-  const set = (l: number) => [op.localSet, l];
-  const i32 = (v: number) => [op.i32Const, ...sleb(v)];
   const addr = (base: number) => [...get(base), ...get(I), op.i32Add];
   const splat = (from: number, to: number) => [...get(from), ...simd.f32x4Splat, ...set(to)];
   // while (i < limit) { …; i += step }
   const loop = (limit: number, step: number, steps: number[][]) => [
-    [op.block, 0x40, op.loop, 0x40],
-    [...get(I), ...get(limit), op.i32GeU, op.brIf, 1],
-    ...steps,
-    [...get(I), ...i32(step), op.i32Add, ...set(I), op.br, 0, op.end, op.end],
+    whileLess(I, limit, i32(step), steps.flat()),
   ];
 
   // One instruction sequence per line, in the order a WebAssembly text file would list them.
   const body = [
-    [3, 3, I32, 6, V128, 2, F32], // local declarations: (count, type) × 3
     [...get(N), ...i32(-4), op.i32And, ...i32(2), op.i32Shl, ...set(VEC_END)], // vecEnd = (n & ~3) · 4
     [...get(N), ...i32(2), op.i32Shl, ...set(END)], // end = n · 4
     [...splat(LR, VLR), ...splat(RHO, VRHO), ...splat(OM, VOM), ...splat(EPS, VEPS)],
@@ -263,17 +203,20 @@ export function rmspropModule(sharedMemory: boolean): Uint8Array<ArrayBuffer> {
       [...get(SM), ...get(EPS), op.f32Add, op.f32Sqrt],
       [op.f32Div, op.f32Sub, op.f32Store, ...memarg],
     ]),
-    [op.end],
   ].flat();
-  // Shared memory must declare a maximum; 65536 pages (4 GiB) admits any wasm32 memory.
-  const limits = sharedMemory ? [0x03, ...uleb(1), ...uleb(65536)] : [0x00, ...uleb(1)];
-  const bytes = [
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, [1, 0x60, 8, I32, I32, I32, I32, F32, F32, F32, F32, 0]),
-    ...section(2, [1, ...utf8("env"), ...utf8("memory"), 0x02, ...limits]),
-    ...section(3, [1, 0]),
-    ...section(7, [1, ...utf8("rmsprop"), 0x00, 0]),
-    ...section(10, [1, ...uleb(body.length), ...body]),
-  ];
-  return new Uint8Array(bytes);
+  return wasmModule(
+    [
+      {
+        name: "rmsprop",
+        params: [I32, I32, I32, I32, F32, F32, F32, F32],
+        locals: [
+          [3, I32],
+          [6, V128],
+          [2, F32],
+        ],
+        body,
+      },
+    ],
+    sharedMemory,
+  );
 }

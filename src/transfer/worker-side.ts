@@ -20,13 +20,13 @@
  * read the saved record without creating tensors.
  */
 
-import type { GraphModel, LayersModel } from "@tensorflow/tfjs";
+import type { LayersModel } from "@tensorflow/tfjs";
 import * as tf from "@tensorflow/tfjs";
 import type { Vgg16Metadata } from "../model/metadata";
 import { callbackSink } from "../vgg16/callback-sink";
 import { type DecodedInput, decodeForVgg16, releaseDecodeCanvas } from "../vgg16/decode-image";
 import { errorMessage, Vgg16Error } from "../vgg16/errors";
-import { INPUT_ELEMENTS, INPUT_SIZE, outputName } from "../vgg16/graph";
+import { INPUT_ELEMENTS, INPUT_SIZE, outputName, type Vgg16Runnable } from "../vgg16/graph";
 import type {
   EvaluateRequest,
   EvaluationResult,
@@ -74,7 +74,7 @@ const MAX_BATCH_SIZE = 32;
 
 export interface TransferDeps {
   /** The loaded conv base, or null. */
-  current(): { readonly model: GraphModel; readonly metadata: Vgg16Metadata } | null;
+  current(): { readonly model: Vgg16Runnable; readonly metadata: Vgg16Metadata } | null;
   /** Job ids cancel(jobId) was called for; this side deletes its own ids when a job ends. */
   readonly cancelled: Set<string>;
   /**
@@ -107,7 +107,7 @@ export function createTransferApi(deps: TransferDeps): TransferWorkerApi {
     return cachePromise;
   };
 
-  function base(): { model: GraphModel; metadata: Vgg16Metadata; featuresName: string } {
+  function base(): { model: Vgg16Runnable; metadata: Vgg16Metadata; featuresName: string } {
     const loaded = deps.current();
     if (!loaded) throw new Vgg16Error("not-loaded", "No model is loaded: call load() first");
     const featuresName = outputName(loaded.metadata, "features");

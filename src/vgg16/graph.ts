@@ -10,6 +10,9 @@ import type { ImagenetLabels } from "../model/labels";
 import type { Vgg16Metadata } from "../model/metadata";
 import { errorMessage, Vgg16Error } from "./errors";
 import type { ModelFiles } from "./model-files";
+import { type Vgg16Runnable, winogradVgg16 } from "./winograd/runner";
+
+export type { Vgg16Runnable } from "./winograd/runner";
 
 export const INPUT_SIZE = 224;
 export const INPUT_ELEMENTS = INPUT_SIZE * INPUT_SIZE * 3;
@@ -49,6 +52,22 @@ export async function buildGraphModel(files: ModelFiles): Promise<tf.GraphModel>
   }
 }
 
+/**
+ * The model the worker runs. On WASM: the Winograd runner (winograd/runner.ts)
+ * over the GraphModel's weights, whose conv layers do 2.25× fewer
+ * multiply-adds; elsewhere, or when its kernels cannot be instantiated, the
+ * GraphModel itself.
+ */
+export async function buildVgg16Model(files: ModelFiles): Promise<Vgg16Runnable> {
+  const graph = await buildGraphModel(files);
+  try {
+    return winogradVgg16(tf, graph, files.metadata.outputs) ?? graph;
+  } catch (error) {
+    graph.dispose();
+    throw error;
+  }
+}
+
 /** The name GraphModel.execute() takes for an output, or null when the model lacks it. */
 export function outputName(metadata: Vgg16Metadata, output: "predictions" | "features"): string | null {
   if (output === "predictions" && !metadata.includeTop) return null;
@@ -56,7 +75,7 @@ export function outputName(metadata: Vgg16Metadata, output: "predictions" | "fea
 }
 
 /** One run on zeros [1,224,224,3] (compiles kernels, packs weights), everything disposed. */
-export async function warmUp(model: tf.GraphModel, metadata: Vgg16Metadata): Promise<void> {
+export async function warmUp(model: Vgg16Runnable, metadata: Vgg16Metadata): Promise<void> {
   const name = outputName(metadata, "predictions") ?? outputName(metadata, "features");
   if (name === null) throw new Vgg16Error("model-invalid", `model ${metadata.modelId} has no usable output`);
   const out = tf.tidy(() => model.execute(tf.zeros([1, INPUT_SIZE, INPUT_SIZE, 3]), name) as tf.Tensor);
@@ -72,7 +91,7 @@ export async function warmUp(model: tf.GraphModel, metadata: Vgg16Metadata): Pro
  * `predictions` and decodes each row's top-k. Every tensor is disposed.
  */
 export async function predictBatch(
-  model: tf.GraphModel,
+  model: Vgg16Runnable,
   metadata: Vgg16Metadata,
   inputs: readonly Float32Array[],
   k = 5,

@@ -32,7 +32,7 @@ import { measureCapabilities } from "./capabilities";
 import { convertH5File } from "./convert-file";
 import { type DecodedInput, decodeForVgg16, releaseDecodeCanvas } from "./decode-image";
 import { errorMessage, installErrorTransfer, Vgg16Error } from "./errors";
-import { buildGraphModel, outputName, predictBatch, warmUp } from "./graph";
+import { buildVgg16Model, outputName, predictBatch, type Vgg16Runnable, warmUp } from "./graph";
 import { isLocalModelUrl, localModelUrl, matchShards, modelFileSet, storeLocalModel } from "./local-files";
 import {
   clearModelCache,
@@ -64,7 +64,7 @@ const MAX_BATCH_SIZE = 32;
 
 interface Loaded {
   readonly key: string;
-  readonly model: tf.GraphModel;
+  readonly model: Vgg16Runnable;
   readonly info: LoadedModel;
 }
 
@@ -135,7 +135,7 @@ async function uploadAndWarm(
 
   const uploadStart = performance.now();
   emit({ type: "phase", phase: "upload", fraction: 0, elapsedMs: 0 });
-  const model = await buildGraphModel(files);
+  const model = await buildVgg16Model(files);
   files.weightData.length = 0; // the tensors hold the weights now
   const uploadMs = performance.now() - uploadStart;
   emit({ type: "phase", phase: "upload", fraction: 1, elapsedMs: uploadMs });

@@ -1,0 +1,311 @@
+/**
+ * VGG16's forward pass on TF.js' WASM backend with the 3×3 convolutions as
+ * Winograd F(2×2, 3×3) (see kernels.ts): per layer one input-transform pass,
+ * 16 XNNPACK matrix products (on every thread, weights packed once), one
+ * output-transform pass that adds the bias, applies ReLU and, before a pool
+ * layer, max-pools. Layers hand each other zero-padded activations, so no
+ * separate pad, pool or reshuffle pass runs between them.
+ *
+ * It takes over a GraphModel: it runs its bias and dense weight tensors and
+ * replaces the 12 transformed conv kernels by U (16/9 of their size: the
+ * full model's weights grow from 553 to 599 MB), freeing the originals, so
+ * the GraphModel itself must not run afterwards. Results equal tf.conv2d's
+ * within float32 rounding (the sums are taken in another order);
+ * tests/winograd.test.ts checks both.
+ */
+import type * as tfjs from "@tensorflow/tfjs";
+import { CONV_BASE_LAYERS, type ConvLayer, FEATURE_UNITS, TOP_LAYERS } from "../../model/vgg16-spec";
+import { wasmInternals } from "../../transfer/wasm-kernels";
+import { type WinogradKernels, winogradKernels } from "./kernels";
+
+type TF = typeof tfjs;
+
+/** What the worker runs: a GraphModel, or this runner in front of one. */
+export interface Vgg16Runnable {
+  execute(input: tfjs.Tensor, output: string): tfjs.Tensor | tfjs.Tensor[];
+  dispose(): void;
+}
+
+export const WINOGRAD_INPUT = "Vgg16WinogradInput";
+export const WINOGRAD_OUTPUT = "Vgg16WinogradOutput";
+
+/** Which conv layers run as Winograd: all but block1_conv1 (3 input channels: SIMD needs multiples of 4). */
+export function isWinogradLayer(layer: ConvLayer): boolean {
+  return layer.inChannels % 4 === 0 && layer.outChannels % 4 === 0 && layer.size % 2 === 0;
+}
+
+interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: "float32"): tfjs.TensorInfo;
+  dataIdMap: { get(dataId: object): { memoryOffset?: number | null } | undefined };
+  wasm: { HEAPU8: Uint8Array };
+}
+
+function offsetOf(backend: WasmBackendLike, info: tfjs.TensorInfo): number {
+  const offset = backend.dataIdMap.get(info.dataId)?.memoryOffset;
+  if (typeof offset !== "number") throw new Error("Winograd: tensor has no data in the WASM heap");
+  return offset;
+}
+
+/** Registers the two transforms as TF.js kernels of the WASM backend (once per kernels instance). */
+export function registerWinogradKernels(tf: TF, kernels: WinogradKernels): void {
+  const registered = tf.getKernel(WINOGRAD_INPUT, "wasm") as unknown as
+    | { kernels?: WinogradKernels }
+    | undefined;
+  if (registered?.kernels === kernels) return;
+  if (registered) {
+    tf.unregisterKernel(WINOGRAD_INPUT, "wasm");
+    tf.unregisterKernel(WINOGRAD_OUTPUT, "wasm");
+  }
+  const input: tfjs.KernelConfig & { kernels: WinogradKernels } = {
+    kernelName: WINOGRAD_INPUT,
+    backendName: "wasm",
+    kernels,
+    kernelFunc: ({ inputs, backend }) => {
+      const b = backend as unknown as WasmBackendLike;
+      const x = inputs.x as tfjs.TensorInfo;
+      const [n, paddedRows, paddedCols, channels] = x.shape as [number, number, number, number];
+      const [rows, cols] = [paddedRows - 2, paddedCols - 2];
+      const tiles = (rows / 2) * (cols / 2);
+      const outs = Array.from({ length: 16 }, () => b.makeOutput([n * tiles, channels], "float32"));
+      const v = outs.map((o) => offsetOf(b, o));
+      const xOffset = offsetOf(b, x);
+      for (let i = 0; i < n; i++) {
+        kernels.input(
+          xOffset + i * paddedRows * paddedCols * channels * 4,
+          rows,
+          cols,
+          channels,
+          i * tiles * channels * 4,
+          ...v,
+        );
+      }
+      return outs;
+    },
+  };
+  const output: tfjs.KernelConfig = {
+    kernelName: WINOGRAD_OUTPUT,
+    backendName: "wasm",
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const b = backend as unknown as WasmBackendLike;
+      const { rows, cols, pool, pad } = attrs as unknown as {
+        rows: number;
+        cols: number;
+        pool: boolean;
+        pad: boolean;
+      };
+      const m = Array.from({ length: 16 }, (_, i) => inputs[`m${i}`] as tfjs.TensorInfo);
+      const bias = inputs.bias as tfjs.TensorInfo;
+      const [rowsTimesN, channels] = (m[0] as tfjs.TensorInfo).shape as [number, number];
+      const tiles = (rows / 2) * (cols / 2);
+      const n = rowsTimesN / tiles;
+      const [outRows, outCols] = pool ? [rows / 2, cols / 2] : [rows, cols];
+      const border = pad ? 2 : 0;
+      const shape = [n, outRows + border, outCols + border, channels];
+      const out = b.makeOutput(shape, "float32");
+      const outOffset = offsetOf(b, out);
+      const imageBytes = (outRows + border) * (outCols + border) * channels * 4;
+      const rowStride = (outCols + border) * channels * 4;
+      // The zero border is the next layer's "same" padding.
+      if (pad) new Uint8Array(b.wasm.HEAPU8.buffer, outOffset, n * imageBytes).fill(0);
+      const firstPixel = pad ? rowStride + channels * 4 : 0;
+      const mOffsets = m.map((t) => offsetOf(b, t));
+      const biasOffset = offsetOf(b, bias);
+      for (let i = 0; i < n; i++) {
+        kernels.output(
+          outOffset + i * imageBytes + firstPixel,
+          rowStride,
+          rows,
+          cols,
+          channels,
+          i * tiles * channels * 4,
+          biasOffset,
+          pool ? 1 : 0,
+          ...mOffsets,
+        );
+      }
+      return out;
+    },
+  };
+  tf.registerKernel(input);
+  tf.registerKernel(output);
+}
+
+/** U = G g Gᵀ for a [3, 3, C, K] kernel: 16 matrices [C, K], m = r·4 + s. */
+export function winogradWeights(tf: TF, kernel: tfjs.Tensor4D): tfjs.Tensor2D[] {
+  const [, , c, k] = kernel.shape;
+  const G = [
+    [1, 0, 0],
+    [0.5, 0.5, 0.5],
+    [0.5, -0.5, 0.5],
+    [0, 0, 1],
+  ];
+  // (G ⊗ G)ᵀ: entry [i·3 + j][r·4 + s] = G[r][i]·G[s][j].
+  const kron = new Float32Array(9 * 16);
+  for (let i = 0; i < 3; i++)
+    for (let j = 0; j < 3; j++)
+      for (let r = 0; r < 4; r++)
+        for (let s = 0; s < 4; s++) kron[(i * 3 + j) * 16 + r * 4 + s] = (G[r]?.[i] ?? 0) * (G[s]?.[j] ?? 0);
+  return tf.tidy(() => {
+    // [9, C·K] → [C·K, 9] · [9, 16] → [16, C·K]: the small matrix is matMul's B (the operand TF.js caches).
+    const u = tf.matMul(kernel.reshape([9, c * k]).transpose(), tf.tensor2d(kron, [9, 16])).transpose();
+    return tf.unstack(u.reshape([16, c, k])) as tfjs.Tensor2D[];
+  });
+}
+
+/** Zero padding of one pixel on each side: the input of a Winograd layer ("same" padding). */
+export function padSame(tf: TF, x: tfjs.Tensor4D): tfjs.Tensor4D {
+  return tf.pad(x, [
+    [0, 0],
+    [1, 1],
+    [1, 1],
+    [0, 0],
+  ]);
+}
+
+/**
+ * A 3×3 "same" convolution + bias + ReLU (+ 2×2 max-pool) of a zero-padded
+ * NHWC input [n, rows + 2, cols + 2, C] with transformed kernels `u`
+ * (winogradWeights). With `pad` the result comes zero-padded too, ready for
+ * the next Winograd layer. Needs the kernels registered (winogradVgg16 or
+ * registerWinogradKernels).
+ */
+export function winogradConv(
+  tf: TF,
+  xPadded: tfjs.Tensor4D,
+  u: readonly tfjs.Tensor2D[],
+  bias: tfjs.Tensor1D,
+  options: { readonly pool: boolean; readonly pad: boolean },
+): tfjs.Tensor4D {
+  const [, paddedRows, paddedCols] = xPadded.shape;
+  // Not a tf.tidy: each V_m is freed as soon as its product exists, so the
+  // 16 transformed inputs and the 16 products never all live at once.
+  const v = tf.engine().runKernel(WINOGRAD_INPUT, { x: xPadded }, {}) as tfjs.Tensor2D[];
+  const m: Record<string, tfjs.Tensor2D> = {};
+  v.forEach((vi, i) => {
+    m[`m${i}`] = tf.matMul(vi, u[i] as tfjs.Tensor2D);
+    vi.dispose();
+  });
+  const attrs = { rows: paddedRows - 2, cols: paddedCols - 2, pool: options.pool, pad: options.pad };
+  const y = tf.engine().runKernel(WINOGRAD_OUTPUT, { ...m, bias }, attrs as unknown as tfjs.NamedAttrMap);
+  tf.dispose(Object.values(m));
+  return y as tfjs.Tensor4D;
+}
+
+interface ConvWeights {
+  readonly layer: ConvLayer;
+  /** The next layer is a 2×2 max-pool (fused into this one's output transform). */
+  readonly poolAfter: boolean;
+  readonly kernel: tfjs.Tensor4D;
+  readonly bias: tfjs.Tensor1D;
+  /** Transformed kernels, for Winograd layers. */
+  readonly u: tfjs.Tensor2D[] | null;
+}
+
+/**
+ * The runner for a loaded VGG16 GraphModel, or null where it cannot run
+ * (another backend than WASM, no WASM SIMD, weights not found): the caller
+ * then runs the GraphModel itself.
+ */
+export function winogradVgg16(
+  tf: TF,
+  model: tfjs.GraphModel,
+  outputs: { readonly predictions?: string | null; readonly features?: string | null },
+): Vgg16Runnable | null {
+  const internals = wasmInternals(tf);
+  if (!internals) return null;
+  const kernels = winogradKernels(internals.memory);
+  if (!kernels) return null;
+  const weight = (name: string) => model.weights[name]?.[0];
+  const convs: ConvWeights[] = [];
+  for (const [index, layer] of CONV_BASE_LAYERS.entries()) {
+    if (layer.kind !== "conv") continue;
+    const poolAfter = CONV_BASE_LAYERS[index + 1]?.kind === "pool";
+    const kernel = weight(`${layer.name}/kernel`);
+    const bias = weight(`${layer.name}/bias`);
+    if (!kernel || !bias || kernel.dtype !== "float32") return null;
+    convs.push({ layer, poolAfter, kernel: kernel as tfjs.Tensor4D, bias: bias as tfjs.Tensor1D, u: null });
+  }
+  registerWinogradKernels(tf, kernels);
+  const prepared = convs.map((c) => {
+    if (!isWinogradLayer(c.layer)) return c;
+    const u = winogradWeights(tf, c.kernel);
+    c.kernel.dispose(); // U replaces it (GraphModel.dispose() later skips a disposed tensor)
+    return { ...c, u };
+  });
+  const dense = TOP_LAYERS.flatMap((layer) => {
+    if (layer.kind !== "dense") return [];
+    const kernel = weight(`${layer.name}/kernel`);
+    const bias = weight(`${layer.name}/bias`);
+    return kernel && bias ? [{ layer, kernel: kernel as tfjs.Tensor2D, bias: bias as tfjs.Tensor1D }] : [];
+  });
+
+  /** The conv base on a few images; every intermediate is freed as soon as the next layer has read it. */
+  const convBase = (x: tfjs.Tensor4D): tfjs.Tensor4D => {
+    let h = x;
+    let padded = false;
+    const replace = (next: tfjs.Tensor4D) => {
+      if (h !== x) h.dispose();
+      h = next;
+    };
+    prepared.forEach((conv, index) => {
+      const pool = conv.poolAfter;
+      if (!conv.u) {
+        if (padded) throw new Error("Winograd: a direct conv after a Winograd layer is not supported");
+        const filter = conv.kernel;
+        replace(
+          tf.fused.conv2d({ x: h, filter, strides: 1, pad: "same", bias: conv.bias, activation: "relu" }),
+        );
+        if (pool) replace(tf.maxPool(h, 2, 2, "valid"));
+        return;
+      }
+      const pad = prepared[index + 1]?.u != null;
+      if (!padded) replace(padSame(tf, h));
+      replace(winogradConv(tf, h, conv.u, conv.bias, { pool, pad }));
+      padded = pad;
+    });
+    return h;
+  };
+
+  /** Images at a time through the conv base: caps the transient V and M matrices (~54 MB per image in block 1). */
+  const chunk = 4;
+  const features = (input: tfjs.Tensor4D): tfjs.Tensor4D => {
+    const n = input.shape[0];
+    if (n <= chunk) return convBase(input);
+    const parts: tfjs.Tensor4D[] = [];
+    for (let start = 0; start < n; start += chunk) {
+      const images = input.slice(start, Math.min(chunk, n - start));
+      parts.push(convBase(images));
+      images.dispose();
+    }
+    const all = tf.concat(parts);
+    tf.dispose(parts);
+    return all;
+  };
+
+  return {
+    execute(input, output) {
+      const known = output === outputs.features || (output === outputs.predictions && dense.length === 3);
+      if (!known) throw new Error(`Winograd runner: unknown output "${output}"`);
+      const base = features(input as tfjs.Tensor4D);
+      if (output === outputs.features) return base;
+      return tf.tidy(() => {
+        let h: tfjs.Tensor = base.reshape([-1, FEATURE_UNITS]);
+        base.dispose();
+        for (const { layer, kernel, bias } of dense) {
+          const relu = layer.activation === "relu";
+          h = tf.fused.matMul({
+            a: h as tfjs.Tensor2D,
+            b: kernel,
+            bias,
+            activation: relu ? "relu" : "linear",
+          });
+        }
+        return tf.softmax(h);
+      });
+    },
+    dispose() {
+      for (const c of prepared) for (const u of c.u ?? []) u.dispose();
+      model.dispose();
+    },
+  };
+}

@@ -1,0 +1,189 @@
+/**
+ * Winograd F(2×2, 3×3) convolutions (src/vgg16/winograd) against TF.js'
+ * conv2d on the same WASM backend: one layer in each output mode (plain,
+ * max-pooled, zero-padded for the next layer), then the whole conv base of a
+ * synthetic VGG16 against the GraphModel it runs.
+ */
+import type * as tfType from "@tensorflow/tfjs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { buildMetadata } from "../src/model/convert";
+import { buildVgg16GraphModel } from "../src/model/graph-model";
+import { createRandom } from "../src/model/random";
+import { syntheticVgg16Weights } from "../src/model/synthetic";
+import { wasmInternals } from "../src/transfer/wasm-kernels";
+import { winogradKernels, winogradModule } from "../src/vgg16/winograd/kernels";
+import {
+  padSame,
+  registerWinogradKernels,
+  type Vgg16Runnable,
+  winogradConv,
+  winogradVgg16,
+  winogradWeights,
+} from "../src/vgg16/winograd/runner";
+import { tfWasm } from "./helpers/tf-node";
+
+let tf: typeof tfType;
+beforeAll(async () => {
+  tf = await tfWasm();
+  const internals = wasmInternals(tf);
+  const kernels = internals && winogradKernels(internals.memory);
+  if (!kernels) throw new Error("the Winograd kernels did not instantiate on the WASM backend");
+  registerWinogradKernels(tf, kernels);
+});
+
+function randomTensor(shape: number[], seed: number, scale = 1): tfType.Tensor {
+  const random = createRandom(seed);
+  const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < values.length; i++) values[i] = (random() * 2 - 1) * scale;
+  return tf.tensor(values, shape);
+}
+
+async function maxAbs(t: tfType.Tensor): Promise<number> {
+  const m = tf.tidy(() => tf.abs(t).max());
+  const [value] = await m.data();
+  m.dispose();
+  return value as number;
+}
+
+async function maxAbsDiff(a: tfType.Tensor, b: tfType.Tensor): Promise<number> {
+  expect(a.shape).toEqual(b.shape);
+  const d = tf.sub(a, b);
+  const value = await maxAbs(d);
+  d.dispose();
+  return value;
+}
+
+describe("Winograd kernels module", () => {
+  it("validates with a shared and with an unshared memory import", () => {
+    expect(WebAssembly.validate(winogradModule(false))).toBe(true);
+    expect(WebAssembly.validate(winogradModule(true))).toBe(true);
+  });
+});
+
+describe("one Winograd layer equals conv2d + bias + ReLU", () => {
+  const [n, size, c, k] = [2, 10, 8, 12];
+  let x: tfType.Tensor4D;
+  let kernel: tfType.Tensor4D;
+  let bias: tfType.Tensor1D;
+  let u: tfType.Tensor2D[];
+  let reference: tfType.Tensor4D;
+
+  beforeAll(() => {
+    x = randomTensor([n, size, size, c], 1) as tfType.Tensor4D;
+    kernel = randomTensor([3, 3, c, k], 2, 0.3) as tfType.Tensor4D;
+    bias = randomTensor([k], 3, 0.2) as tfType.Tensor1D;
+    u = winogradWeights(tf, kernel);
+    reference = tf.fused.conv2d({ x, filter: kernel, strides: 1, pad: "same", bias, activation: "relu" });
+  });
+
+  it("transforms a [3, 3, C, K] kernel into 16 matrices [C, K]", () => {
+    expect(u).toHaveLength(16);
+    for (const ui of u) expect(ui.shape).toEqual([c, k]);
+  });
+
+  it("plain output: same values as tf.fused.conv2d (both images)", async () => {
+    const y = winogradConv(tf, padSame(tf, x), u, bias, { pool: false, pad: false });
+    expect(y.shape).toEqual([n, size, size, k]);
+    // Half the outputs are ReLU zeros; the rest are O(1): the difference is float32 rounding.
+    expect(await maxAbs(reference)).toBeGreaterThan(1);
+    expect(await maxAbsDiff(y, reference)).toBeLessThan(1e-5);
+    y.dispose();
+  });
+
+  it("pooled output: same values as conv2d then a 2×2 max-pool", async () => {
+    const pooledReference = tf.maxPool(reference, 2, 2, "valid");
+    const y = winogradConv(tf, padSame(tf, x), u, bias, { pool: true, pad: false });
+    expect(y.shape).toEqual([n, size / 2, size / 2, k]);
+    expect(await maxAbsDiff(y, pooledReference)).toBeLessThan(1e-5);
+    y.dispose();
+    pooledReference.dispose();
+  });
+
+  it("padded output: a zero border around the same values, which the next layer reads as its input", async () => {
+    const y = winogradConv(tf, padSame(tf, x), u, bias, { pool: false, pad: true });
+    expect(y.shape).toEqual([n, size + 2, size + 2, k]);
+    const inner = y.slice([0, 1, 1, 0], [n, size, size, k]);
+    expect(await maxAbsDiff(inner, reference)).toBeLessThan(1e-5);
+    const borderSum = tf.tidy(() => tf.sub(tf.abs(y).sum(), tf.abs(inner).sum()));
+    expect(Math.abs((await borderSum.data())[0] as number)).toBe(0);
+
+    // Chained: a second layer over the padded output equals conv2d over conv2d.
+    const kernel2 = randomTensor([3, 3, k, c], 4, 0.3) as tfType.Tensor4D;
+    const bias2 = randomTensor([c], 5, 0.2) as tfType.Tensor1D;
+    const u2 = winogradWeights(tf, kernel2);
+    const chained = winogradConv(tf, y, u2, bias2, { pool: true, pad: false });
+    const chainedReference = tf.maxPool(
+      tf.fused.conv2d({
+        x: reference,
+        filter: kernel2,
+        strides: 1,
+        pad: "same",
+        bias: bias2,
+        activation: "relu",
+      }),
+      2,
+      2,
+      "valid",
+    );
+    expect(await maxAbs(chainedReference)).toBeGreaterThan(1);
+    expect(await maxAbsDiff(chained, chainedReference)).toBeLessThan(1e-4);
+    tf.dispose([y, inner, borderSum, kernel2, bias2, chained, chainedReference, ...u2]);
+  });
+});
+
+describe("the Winograd runner on a synthetic VGG16 conv base", () => {
+  let model: tfType.GraphModel;
+  let runner: Vgg16Runnable | null;
+  let input: tfType.Tensor;
+  let expected: tfType.Tensor;
+
+  beforeAll(() => {
+    const weights = syntheticVgg16Weights(7, false);
+    const artifacts = buildVgg16GraphModel(weights, {
+      quantization: "none",
+      metadata: buildMetadata(weights, { kind: "synthetic", seed: 7 }, { quantization: "none" }),
+    });
+    const bytes = new Uint8Array(artifacts.shards.reduce((sum, s) => sum + s.length, 0));
+    let offset = 0;
+    for (const shard of artifacts.shards) {
+      bytes.set(shard, offset);
+      offset += shard.length;
+    }
+    model = tf.loadGraphModelSync([artifacts.modelJson, bytes.buffer as ArrayBuffer]) as tfType.GraphModel;
+    // The GraphModel's result first: the runner frees the conv kernels it replaces.
+    input = randomTensor([5, 224, 224, 3], 9, 120); // 5 images: chunks of 4 and 1
+    expected = model.execute(input, "features") as tfType.Tensor;
+    runner = winogradVgg16(tf, model, { features: "features", predictions: null });
+  }, 120_000);
+
+  it("gives the GraphModel's features (7×7×512) for a batch of 5 images (run in chunks of 4 and 1)", async () => {
+    expect(runner).not.toBeNull();
+    const actual = (runner as Vgg16Runnable).execute(input, "features") as tfType.Tensor;
+    expect(actual.shape).toEqual([5, 7, 7, 512]);
+    const scale = await maxAbs(expected);
+    expect(scale).toBeGreaterThan(0);
+    // 13 layers of float32 sums taken in another order: relative error well under 1e-4.
+    expect((await maxAbsDiff(actual, expected)) / scale).toBeLessThan(1e-4);
+    tf.dispose([input, expected, actual]);
+  }, 120_000);
+
+  it("refuses an output it does not have (a features-only model has no predictions)", () => {
+    const input = tf.zeros([1, 224, 224, 3]);
+    expect(() => (runner as Vgg16Runnable).execute(input, "predictions")).toThrow(
+      /unknown output "predictions"/,
+    );
+    input.dispose();
+  });
+
+  it("holds U instead of the 12 kernels it replaces, and frees everything with the model", () => {
+    // Replaced: every conv kernel but block1_conv1's (3·3·3·64); the biases (4,224 floats) stay.
+    const replaced = 14_714_688 - 1_728 - 4_224;
+    const uFloats = (replaced / 9) * 16;
+    const before = tf.memory();
+    (runner as Vgg16Runnable).dispose();
+    const after = tf.memory();
+    // 12 × 16 matrices U, and the GraphModel's 26 weight tensors less the 12 kernels already freed.
+    expect(before.numTensors - after.numTensors).toBe(12 * 16 + 26 - 12);
+    expect(before.numBytes - after.numBytes).toBe((uFloats + 1_728 + 4_224) * 4);
+  });
+});
