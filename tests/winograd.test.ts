@@ -60,8 +60,8 @@ describe("Winograd kernels module", () => {
   });
 });
 
-describe("one Winograd layer equals conv2d + bias + ReLU", () => {
-  const [n, size, c, k] = [2, 10, 8, 12];
+describe.each([2, 4] as const)("one F(%i×%i, 3×3) layer equals conv2d + bias + ReLU", (tile) => {
+  const [n, size, c, k] = [2, 12, 8, 12];
   let x: tfType.Tensor4D;
   let kernel: tfType.Tensor4D;
   let bias: tfType.Tensor1D;
@@ -72,12 +72,12 @@ describe("one Winograd layer equals conv2d + bias + ReLU", () => {
     x = randomTensor([n, size, size, c], 1) as tfType.Tensor4D;
     kernel = randomTensor([3, 3, c, k], 2, 0.3) as tfType.Tensor4D;
     bias = randomTensor([k], 3, 0.2) as tfType.Tensor1D;
-    u = winogradWeights(tf, kernel);
+    u = winogradWeights(tf, kernel, tile);
     reference = tf.fused.conv2d({ x, filter: kernel, strides: 1, pad: "same", bias, activation: "relu" });
   });
 
-  it("transforms a [3, 3, C, K] kernel into 16 matrices [C, K]", () => {
-    expect(u).toHaveLength(16);
+  it("transforms a [3, 3, C, K] kernel into (tile + 2)² matrices [C, K]", () => {
+    expect(u).toHaveLength((tile + 2) ** 2);
     for (const ui of u) expect(ui.shape).toEqual([c, k]);
   });
 
@@ -110,7 +110,7 @@ describe("one Winograd layer equals conv2d + bias + ReLU", () => {
     // Chained: a second layer over the padded output equals conv2d over conv2d.
     const kernel2 = randomTensor([3, 3, k, c], 4, 0.3) as tfType.Tensor4D;
     const bias2 = randomTensor([c], 5, 0.2) as tfType.Tensor1D;
-    const u2 = winogradWeights(tf, kernel2);
+    const u2 = winogradWeights(tf, kernel2, tile);
     const chained = winogradConv(tf, y, u2, bias2, { pool: true, pad: false });
     const chainedReference = tf.maxPool(
       tf.fused.conv2d({
@@ -177,13 +177,15 @@ describe("the Winograd runner on a synthetic VGG16 conv base", () => {
 
   it("holds U instead of the 12 kernels it replaces, and frees everything with the model", () => {
     // Replaced: every conv kernel but block1_conv1's (3·3·3·64); the biases (4,224 floats) stay.
+    const block5 = 3 * 9 * 512 * 512;
     const replaced = 14_714_688 - 1_728 - 4_224;
-    const uFloats = (replaced / 9) * 16;
+    const uFloats = ((replaced - block5) / 9) * 36 + (block5 / 9) * 16;
     const before = tf.memory();
     (runner as Vgg16Runnable).dispose();
     const after = tf.memory();
-    // 12 × 16 matrices U, and the GraphModel's 26 weight tensors less the 12 kernels already freed.
-    expect(before.numTensors - after.numTensors).toBe(12 * 16 + 26 - 12);
+    // 9 layers × 36 matrices (F(4×4), blocks 1–4) and 3 × 16 (F(2×2), block 5), and the GraphModel's 26
+    // weight tensors less the 12 kernels already freed.
+    expect(before.numTensors - after.numTensors).toBe(9 * 36 + 3 * 16 + 26 - 12);
     expect(before.numBytes - after.numBytes).toBe((uFloats + 1_728 + 4_224) * 4);
   });
 });

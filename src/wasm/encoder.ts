@@ -23,12 +23,14 @@ export const op = {
   localSet: 0x21,
   localTee: 0x22,
   i32Const: 0x41,
+  f32Const: 0x43,
   i32Eqz: 0x45,
   i32LtU: 0x49,
   i32GeU: 0x4f,
   i32Add: 0x6a,
   i32Sub: 0x6b,
   i32Mul: 0x6c,
+  i32DivU: 0x6e,
   i32And: 0x71,
   i32Shl: 0x74,
   i32ShrU: 0x76,
@@ -90,6 +92,8 @@ export const get = (local: number) => [op.localGet, ...uleb(local)];
 export const set = (local: number) => [op.localSet, ...uleb(local)];
 export const tee = (local: number) => [op.localTee, ...uleb(local)];
 export const i32 = (value: number) => [op.i32Const, ...sleb(value)];
+/** f32.const: the value rounded to float32, little-endian. */
+export const f32 = (value: number) => [op.f32Const, ...new Uint8Array(new Float32Array([value]).buffer)];
 
 /** `while (local < limit) { body; local += step }`: i32 locals; `step` is the instructions that push the increment. */
 export function whileLess(

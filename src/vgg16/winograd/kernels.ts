@@ -1,29 +1,85 @@
 /**
- * The two data-reordering halves of a Winograd F(2×2, 3×3) convolution, as
+ * The two data-reordering halves of a Winograd convolution F(m×m, 3×3), as
  * hand-written WASM SIMD that runs directly on TF.js' WASM heap. The middle
- * half, 16 matrix products, stays on XNNPACK (tf.matMul, every thread).
+ * half, (m+2)² matrix products, stays on XNNPACK (tf.matMul, every thread).
  *
- * Why: a 3×3 convolution computes 36 multiply-adds per 2×2 output tile and
- * channel pair; Winograd computes 16 (2.25× fewer), in exchange for a linear
- * transform of the input tiles and one of the products. Written with TF.js
- * ops (strided slices, adds, depthToSpace) those transforms cost more than
- * the products save on 1–2 WASM threads (measured); here each is one pass.
+ * Why: a 3×3 convolution computes 9 multiply-adds per output and channel
+ * pair; F(2×2, 3×3) computes 16/4 = 4 and F(4×4, 3×3) 36/16 = 2.25, in
+ * exchange for a linear transform of the input tiles and one of the products.
+ * Written with TF.js ops (strided slices, adds, depthToSpace) those
+ * transforms cost more than the products save on 1–2 WASM threads
+ * (measured); here each is one pass over the data.
  *
  * Notation (Lavin & Gray, "Fast Algorithms for Convolutional Neural
- * Networks", 2015), with d a 4×4 input tile, g the 3×3 kernel, m = r·4 + s:
- *   V = Bᵀ d B,  U = G g Gᵀ,  M_m = V_m · U_m (over channels),  Y = Aᵀ M A
- *   Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]
- *   G  = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]
- *   Aᵀ = [1 1 1 0; 0 1 −1 −1]
+ * Networks", 2015), with d an n×n input tile (n = m + 2), g the 3×3 kernel
+ * and matrix index q = r·n + s:
+ *   V = Bᵀ d B,  U = G g Gᵀ,  M_q = V_q · U_q (over channels),  Y = Aᵀ M A.
  * This computes a cross-correlation, as tf.conv2d does.
  */
-import { get, I32, i32, memarg, op, set, simd, tee, V128, wasmModule, whileLess } from "../../wasm/encoder";
+import { f32, get, I32, i32, memarg, op, set, simd, V128, wasmModule, whileLess } from "../../wasm/encoder";
+
+export type WinogradTile = 2 | 4;
+
+interface Transform {
+  /** n × n */
+  readonly BT: readonly (readonly number[])[];
+  /** n × 3 */
+  readonly G: readonly (readonly number[])[];
+  /** m × n */
+  readonly AT: readonly (readonly number[])[];
+}
+
+export const TRANSFORMS: Readonly<Record<WinogradTile, Transform>> = {
+  2: {
+    BT: [
+      [1, 0, -1, 0],
+      [0, 1, 1, 0],
+      [0, -1, 1, 0],
+      [0, 1, 0, -1],
+    ],
+    G: [
+      [1, 0, 0],
+      [0.5, 0.5, 0.5],
+      [0.5, -0.5, 0.5],
+      [0, 0, 1],
+    ],
+    AT: [
+      [1, 1, 1, 0],
+      [0, 1, -1, -1],
+    ],
+  },
+  // Interpolation points 0, ±1, ±2, ∞ (Lavin & Gray): the usual choice, whose float32 error stays ~1e-6 relative per layer.
+  4: {
+    BT: [
+      [4, 0, -5, 0, 1, 0],
+      [0, -4, -4, 1, 1, 0],
+      [0, 4, -4, -1, 1, 0],
+      [0, -2, -1, 2, 1, 0],
+      [0, 2, -1, -2, 1, 0],
+      [0, 4, 0, -5, 0, 1],
+    ],
+    G: [
+      [1 / 4, 0, 0],
+      [-1 / 6, -1 / 6, -1 / 6],
+      [-1 / 6, 1 / 6, -1 / 6],
+      [1 / 24, 1 / 12, 1 / 6],
+      [1 / 24, -1 / 12, 1 / 6],
+      [0, 0, 1],
+    ],
+    AT: [
+      [1, 1, 1, 1, 1, 0],
+      [0, 1, -1, 2, -2, 0],
+      [0, 1, 1, 4, 4, 0],
+      [0, 1, -1, 8, -8, 1],
+    ],
+  },
+};
 
 /**
  * Input transform of one image. `x` is the byte offset of a zero-padded NHWC
- * image [rows + 2][cols + 2][channels]; for every 2×2 output tile t (row-major,
- * (rows/2)·(cols/2) tiles) and channel c it writes V_m[t][c] at
- * `v[m] + tileOffset + (t·channels + c)·4`. Channels must be a multiple of 4.
+ * image [rows + 2][cols + 2][channels]; for every m×m output tile t
+ * (row-major, (rows/m)·(cols/m) tiles) and channel c it writes V_q[t][c] at
+ * `v[q] + tileOffset + (t·channels + c)·4`. Channels must be a multiple of 4.
  */
 export type WinogradInputKernel = (
   x: number,
@@ -35,11 +91,11 @@ export type WinogradInputKernel = (
 ) => void;
 
 /**
- * Output transform of one image: reads M_m[t][k] at `m[m] + tileOffset +
+ * Output transform of one image: reads M_q[t][k] at `m[q] + tileOffset +
  * (t·channels + k)·4`, adds the bias (byte offset `bias`) and applies ReLU.
  * Without pooling it writes output pixel (i, j) at `y + i·rowStride +
- * j·channels·4`; with `pool` = 1 it writes the 2×2 max-pool of each tile
- * (pixel (i, j) of the pooled image at the same formula).
+ * j·channels·4`; with `pool` = 1 it writes the 2×2 max-pool instead (pixel
+ * (i, j) of the pooled image at the same formula).
  */
 export type WinogradOutputKernel = (
   y: number,
@@ -53,10 +109,12 @@ export type WinogradOutputKernel = (
   ...m: number[]
 ) => void;
 
-export interface WinogradKernels {
+export interface WinogradKernelPair {
   readonly input: WinogradInputKernel;
   readonly output: WinogradOutputKernel;
 }
+
+export type WinogradKernels = Readonly<Record<WinogradTile, WinogradKernelPair>>;
 
 const kernelsByMemory = new WeakMap<WebAssembly.Memory, WinogradKernels | null>();
 
@@ -68,11 +126,12 @@ export function winogradKernels(memory: WebAssembly.Memory): WinogradKernels | n
     const shared = typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;
     const bytes = winogradModule(shared);
     if (WebAssembly.validate(bytes)) {
-      const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-      kernels = {
-        input: instance.exports.winogradInput as WinogradInputKernel,
-        output: instance.exports.winogradOutput as WinogradOutputKernel,
-      };
+      const { exports } = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+      const pair = (m: WinogradTile): WinogradKernelPair => ({
+        input: exports[`input${m}`] as WinogradInputKernel,
+        output: exports[`output${m}`] as WinogradOutputKernel,
+      });
+      kernels = { 2: pair(2), 4: pair(4) };
     }
   } catch {
     kernels = null;
@@ -81,285 +140,263 @@ export function winogradKernels(memory: WebAssembly.Memory): WinogradKernels | n
   return kernels;
 }
 
-const vload = (address: number[], to: number) => [...address, ...simd.load, ...memarg(0, 4), ...set(to)];
-const add = (a: number, b: number) => [...get(a), ...get(b), ...simd.f32x4Add];
-const sub = (a: number, b: number) => [...get(a), ...get(b), ...simd.f32x4Sub];
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+const vload = (address: number[], to: number) => [...address, ...simd.load, ...memarg(0, 4), ...set(to)];
+const vstore = (address: number[], value: number[]) => [...address, ...value, ...simd.store, ...memarg(0, 4)];
 
-function inputFunction() {
-  // Params: x, rows, cols, channels, tileOffset, v0…v15.
+/** Local indices, handed out in declaration order after the params. */
+class Locals {
+  private next: number;
+  private readonly counts = { i32: 0, v128: 0 };
+  private v128Start = -1;
+  constructor(params: number) {
+    this.next = params;
+  }
+  i32(): number {
+    if (this.v128Start >= 0) throw new Error("declare i32 locals before v128 ones");
+    this.counts.i32++;
+    return this.next++;
+  }
+  /** One i32 local per name. */
+  i32s<K extends string>(...names: K[]): Record<K, number> {
+    return Object.fromEntries(names.map((name) => [name, this.i32()])) as Record<K, number>;
+  }
+  v128(): number {
+    if (this.v128Start < 0) this.v128Start = this.next;
+    this.counts.v128++;
+    return this.next++;
+  }
+  declarations(): ReadonlyArray<readonly [number, number]> {
+    return [
+      [this.counts.i32, I32],
+      [this.counts.v128, V128],
+    ];
+  }
+}
+
+/**
+ * Σ c_i·x_i over v128 locals, leaving the vector on the stack. ±1 become adds
+ * and subtracts; other coefficients multiply by a splatted constant (from
+ * `constant(c)`, |c| only). Terms with a positive coefficient go first, so no
+ * negation is needed unless every coefficient is negative.
+ */
+function combination(
+  coefficients: readonly number[],
+  xs: readonly number[],
+  constant: (c: number) => number,
+  zero: number,
+) {
+  const terms = coefficients
+    .map((c, i) => ({ c, x: xs[i] as number }))
+    .filter((t) => t.c !== 0)
+    .sort((a, b) => Number(b.c > 0) - Number(a.c > 0));
+  const scaled = (t: { c: number; x: number }) =>
+    Math.abs(t.c) === 1 ? get(t.x) : [...get(t.x), ...get(constant(Math.abs(t.c))), ...simd.f32x4Mul];
+  const [first, ...rest] = terms;
+  if (!first) return get(zero);
+  const code = first.c > 0 ? scaled(first) : [...get(zero), ...scaled(first), ...simd.f32x4Sub];
+  for (const t of rest) code.push(...scaled(t), ...(t.c > 0 ? simd.f32x4Add : simd.f32x4Sub));
+  return code;
+}
+
+/** Splatted constants for every |coefficient| other than 0 and 1 in the matrices, set at function entry. */
+function constantsFor(locals: Locals, matrices: readonly (readonly (readonly number[])[])[]) {
+  const values = [...new Set(matrices.flat(2).map(Math.abs))].filter((c) => c !== 0 && c !== 1);
+  const byValue = new Map(values.map((c) => [c, locals.v128()]));
+  const init = values.flatMap((c) => [...f32(c), ...simd.f32x4Splat, ...set(byValue.get(c) as number)]);
+  const constant = (c: number) => {
+    const local = byValue.get(c);
+    if (local === undefined) throw new Error(`no constant ${c}`);
+    return local;
+  };
+  return { init, constant };
+}
+
+function inputFunction(m: WinogradTile) {
+  const { BT } = TRANSFORMS[m];
+  const n = m + 2;
+  // Params: x, rows, cols, channels, tileOffset, v_0 … v_{n²−1}.
   const [X, ROWS, COLS, CH, TILE_OFFSET] = [0, 1, 2, 3, 4];
-  const V = range(16).map((m) => 5 + m);
-  // i32 locals.
-  let next = 21;
-  const alloc = () => next++;
-  const [TI, TJ, C, TH, TW, CS, ROW_STRIDE, ROW_BASE, P, OUT, OC] = [
-    alloc(),
-    alloc(),
-    alloc(),
-    alloc(),
-    alloc(),
-    alloc(),
-    alloc(),
-    alloc(),
-    alloc(),
-    alloc(),
-    alloc(),
-  ];
-  const R = range(4).map(() => next++); // row pointers of the tile
-  const CS2 = next++;
-  const CS3 = next++;
-  const i32Count = next - 21;
-  // v128 locals: the tile d (16), then its row-transformed rows t (16).
-  const D = range(16).map(() => next++);
-  const T = range(16).map(() => next++);
+  const V = range(n * n).map((q) => 5 + q);
+  const L = new Locals(5 + n * n);
+  const { TI, TJ, C, TH, TW, CS, TILE_BYTES, ROW_STRIDE, TILE_ROW_STRIDE, ROW_BASE, P, OUT, OC } = L.i32s(
+    ...([
+      "TI",
+      "TJ",
+      "C",
+      "TH",
+      "TW",
+      "CS",
+      "TILE_BYTES",
+      "ROW_STRIDE",
+      "TILE_ROW_STRIDE",
+      "ROW_BASE",
+      "P",
+      "OUT",
+      "OC",
+    ] as const),
+  );
+  const R = range(n).map(() => L.i32()); // the tile's row pointers
+  const COL = range(n).map(() => L.i32()); // v·channels·4
+  const ZERO = L.v128();
+  const { init, constant } = constantsFor(L, [BT]);
+  const D = range(n).map(() => L.v128()); // one column of the tile
+  const T = range(n * n).map(() => L.v128()); // Bᵀ d, row-major
 
-  const colOffset = (v: number) => (v === 0 ? [] : [...get(v === 1 ? CS : v === 2 ? CS2 : CS3), op.i32Add]);
-  const loads = range(16).flatMap((i) => {
-    const [u, v] = [Math.floor(i / 4), i % 4];
-    return vload([...get(R[u] as number), ...colOffset(v)], D[i] as number);
-  });
-  // Rows: t_u = (Bᵀ d)_u for each column v.
-  const rowPass = range(4).flatMap((v) => {
-    const d = (u: number) => D[u * 4 + v] as number;
-    const t = (u: number) => T[u * 4 + v] as number;
-    return [
-      ...sub(d(0), d(2)),
-      ...set(t(0)),
-      ...add(d(1), d(2)),
-      ...set(t(1)),
-      ...sub(d(2), d(1)),
-      ...set(t(2)),
-      ...sub(d(1), d(3)),
-      ...set(t(3)),
-    ];
-  });
-  // Columns: V = t B, stored straight to the 16 matrices.
-  const colPass = range(4).flatMap((r) => {
-    const t = (s: number) => T[r * 4 + s] as number;
-    const store = (s: number, value: number[]) => [
-      ...get(V[r * 4 + s] as number),
-      ...get(OC),
-      op.i32Add,
-      ...value,
-      ...simd.store,
-      ...memarg(0, 4),
-    ];
-    return [
-      ...store(0, sub(t(0), t(2))),
-      ...store(1, add(t(1), t(2))),
-      ...store(2, sub(t(2), t(1))),
-      ...store(3, sub(t(1), t(3))),
-    ];
-  });
-
+  // Column by column: load d[·][v], then t[i][v] = Σ_u Bᵀ[i][u]·d[u][v].
+  const rowPass = range(n).flatMap((v) => [
+    ...range(n).flatMap((u) =>
+      vload([...get(R[u] as number), ...get(COL[v] as number), op.i32Add], D[u] as number),
+    ),
+    ...range(n).flatMap((i) => [
+      ...combination(BT[i] as number[], D, constant, ZERO),
+      ...set(T[i * n + v] as number),
+    ]),
+  ]);
+  // Row by row: V[i][j] = Σ_v t[i][v]·Bᵀ[j][v], stored straight to the n² matrices.
+  const colPass = range(n).flatMap((i) =>
+    range(n).flatMap((j) =>
+      vstore(
+        [...get(V[i * n + j] as number), ...get(OC), op.i32Add],
+        combination(BT[j] as number[], T.slice(i * n, i * n + n), constant, ZERO),
+      ),
+    ),
+  );
   const channelLoop = whileLess(C, CS, i32(16), [
-    // Row pointers of this channel group: p + u·rowStride.
-    ...get(P),
-    ...get(C),
-    op.i32Add,
-    ...tee(R[0] as number),
-    ...get(ROW_STRIDE),
-    op.i32Add,
-    ...tee(R[1] as number),
-    ...get(ROW_STRIDE),
-    op.i32Add,
-    ...tee(R[2] as number),
-    ...get(ROW_STRIDE),
-    op.i32Add,
-    ...set(R[3] as number),
-    ...get(OUT),
-    ...get(C),
-    op.i32Add,
-    ...set(OC),
-    ...loads,
+    ...range(n).flatMap((u) => [
+      ...(u === 0
+        ? [...get(P), ...get(C), op.i32Add]
+        : [...get(R[u - 1] as number), ...get(ROW_STRIDE), op.i32Add]),
+      ...set(R[u] as number),
+    ]),
+    ...[...get(OUT), ...get(C), op.i32Add, ...set(OC)],
     ...rowPass,
     ...colPass,
   ]);
   const tileLoop = whileLess(TJ, TW, i32(1), [
-    // p = rowBase + tj·2·channels·4
-    ...get(ROW_BASE),
-    ...get(TJ),
-    ...get(CS2),
-    op.i32Mul,
-    op.i32Add,
-    ...set(P),
-    ...i32(0),
-    ...set(C),
+    ...[...get(ROW_BASE), ...get(TJ), ...get(TILE_BYTES), op.i32Mul, op.i32Add, ...set(P)], // p = rowBase + tj·m·cs
+    ...[...i32(0), ...set(C)],
     ...channelLoop,
-    ...get(OUT),
-    ...get(CS),
-    op.i32Add,
-    ...set(OUT),
+    ...[...get(OUT), ...get(CS), op.i32Add, ...set(OUT)],
   ]);
   const body = [
+    ...init,
     ...[...get(CH), ...i32(2), op.i32Shl, ...set(CS)],
-    ...[...get(CS), ...get(CS), op.i32Add, ...tee(CS2), ...get(CS), op.i32Add, ...set(CS3)],
+    ...[...get(CS), ...i32(m), op.i32Mul, ...set(TILE_BYTES)],
+    ...range(n).flatMap((v) => [...get(CS), ...i32(v), op.i32Mul, ...set(COL[v] as number)]),
     ...[...get(COLS), ...i32(2), op.i32Add, ...get(CS), op.i32Mul, ...set(ROW_STRIDE)],
-    ...[...get(ROWS), ...i32(1), op.i32ShrU, ...set(TH)],
-    ...[...get(COLS), ...i32(1), op.i32ShrU, ...set(TW)],
+    ...[...get(ROW_STRIDE), ...i32(m), op.i32Mul, ...set(TILE_ROW_STRIDE)],
+    ...[...get(ROWS), ...i32(m), op.i32DivU, ...set(TH)],
+    ...[...get(COLS), ...i32(m), op.i32DivU, ...set(TW)],
     ...[...get(TILE_OFFSET), ...set(OUT)],
     ...whileLess(TI, TH, i32(1), [
-      // rowBase = x + ti·2·rowStride
-      ...get(X),
-      ...get(TI),
-      ...i32(1),
-      op.i32Shl,
-      ...get(ROW_STRIDE),
-      op.i32Mul,
-      op.i32Add,
-      ...set(ROW_BASE),
-      ...i32(0),
-      ...set(TJ),
+      ...[...get(X), ...get(TI), ...get(TILE_ROW_STRIDE), op.i32Mul, op.i32Add, ...set(ROW_BASE)],
+      ...[...i32(0), ...set(TJ)],
       ...tileLoop,
     ]),
   ];
-  return {
-    name: "winogradInput",
-    params: [I32, I32, I32, I32, I32, ...V.map(() => I32)],
-    locals: [
-      [i32Count, I32],
-      [32, V128],
-    ] as const,
-    body,
-  };
+  return { name: `input${m}`, params: [...range(5), ...V].map(() => I32), locals: L.declarations(), body };
 }
 
-function outputFunction() {
-  // Params: y, rowStride, rows, cols, channels, tileOffset, bias, pool, m0…m15.
+function outputFunction(m: WinogradTile) {
+  const { AT } = TRANSFORMS[m];
+  const n = m + 2;
+  const half = m / 2;
+  // Params: y, rowStride, rows, cols, channels, tileOffset, bias, pool, m_0 … m_{n²−1}.
   const [Y, ROW_STRIDE, ROWS, COLS, CH, TILE_OFFSET, BIAS, POOL] = [0, 1, 2, 3, 4, 5, 6, 7];
-  const M = range(16).map((m) => 8 + m);
-  let next = 24;
-  const alloc = () => next++;
-  const [TI, TJ, K, TH, TW, KS, IN, IK, YB, YK] = [
-    alloc(),
-    alloc(),
-    alloc(),
-    alloc(),
-    alloc(),
-    alloc(),
-    alloc(),
-    alloc(),
-    alloc(),
-    alloc(),
-  ];
-  const i32Count = next - 24;
-  const MV = range(16).map(() => next++); // the 16 products for one channel group
-  const S = range(8).map(() => next++); // Aᵀ M, 2 rows × 4
-  const [Y00, Y01, Y10, Y11, B, ZERO] = [alloc(), alloc(), alloc(), alloc(), alloc(), alloc()];
-  const v128Count = next - 24 - i32Count;
-
-  const loads = range(16).flatMap((m) =>
-    vload([...get(M[m] as number), ...get(IK), op.i32Add], MV[m] as number),
+  const M = range(n * n).map((q) => 8 + q);
+  const L = new Locals(8 + n * n);
+  const { TI, TJ, K, TH, TW, KS, IN, IK, STEP, STEP_ROW } = L.i32s(
+    ...(["TI", "TJ", "K", "TH", "TW", "KS", "IN", "IK", "STEP", "STEP_ROW"] as const),
   );
-  // Rows of Aᵀ M for each column s: s0 = M0 + M1 + M2, s1 = M1 − M2 − M3.
-  const rowPass = range(4).flatMap((s) => {
-    const mv = (r: number) => MV[r * 4 + s] as number;
-    return [
-      ...add(mv(0), mv(1)),
-      ...get(mv(2)),
-      ...simd.f32x4Add,
-      ...set(S[s] as number),
-      ...sub(mv(1), mv(2)),
-      ...get(mv(3)),
-      ...simd.f32x4Sub,
-      ...set(S[4 + s] as number),
-    ];
-  });
-  // Columns: y_a0 = s_a0 + s_a1 + s_a2, y_a1 = s_a1 − s_a2 − s_a3.
-  const colPass = [0, 1].flatMap((a) => {
-    const s = (j: number) => S[a * 4 + j] as number;
-    return [
-      ...add(s(0), s(1)),
-      ...get(s(2)),
-      ...simd.f32x4Add,
-      ...set(a === 0 ? Y00 : Y10),
-      ...sub(s(1), s(2)),
-      ...get(s(3)),
-      ...simd.f32x4Sub,
-      ...set(a === 0 ? Y01 : Y11),
-    ];
-  });
+  const YR = range(m).map(() => L.i32()); // output row pointers of the tile (pooled: the first m/2)
+  const COL = range(m).map(() => L.i32()); // b·ks
+  const ZERO = L.v128();
+  const B = L.v128();
+  const { init, constant } = constantsFor(L, [AT]);
+  const MV = range(n).map(() => L.v128()); // one column of M
+  const S = range(m * n).map(() => L.v128()); // Aᵀ M, row-major
+  const YV = range(m * m).map(() => L.v128());
+
+  const rowPass = range(n).flatMap((s) => [
+    ...range(n).flatMap((r) =>
+      vload([...get(M[r * n + s] as number), ...get(IK), op.i32Add], MV[r] as number),
+    ),
+    ...range(m).flatMap((a) => [
+      ...combination(AT[a] as number[], MV, constant, ZERO),
+      ...set(S[a * n + s] as number),
+    ]),
+  ]);
+  const colPass = range(m).flatMap((a) =>
+    range(m).flatMap((b) => [
+      ...combination(AT[b] as number[], S.slice(a * n, a * n + n), constant, ZERO),
+      ...set(YV[a * m + b] as number),
+    ]),
+  );
   const relu = (value: number[]) => [...value, ...get(B), ...simd.f32x4Add, ...get(ZERO), ...simd.f32x4Pmax];
-  const store = (address: number[], value: number[]) => [
-    ...address,
-    ...value,
-    ...simd.store,
-    ...memarg(0, 4),
-  ];
   const pmax = (a: number[], b: number[]) => [...a, ...b, ...simd.f32x4Pmax];
-  // Max-pool: bias and ReLU after the max give the same values (both are monotonic).
-  const pooled = store(
-    [...get(YB), ...get(K), op.i32Add],
-    relu(pmax(pmax(get(Y00), get(Y01)), pmax(get(Y10), get(Y11)))),
-  );
-  const full = [
-    ...store([...get(YB), ...get(K), op.i32Add, ...tee(YK)], relu(get(Y00))),
-    ...store([...get(YK), ...get(KS), op.i32Add], relu(get(Y01))),
-    ...store([...get(YK), ...get(ROW_STRIDE), op.i32Add], relu(get(Y10))),
-    ...store([...get(YK), ...get(ROW_STRIDE), op.i32Add, ...get(KS), op.i32Add], relu(get(Y11))),
+  const at = (row: number, col: number) => [
+    ...get(YR[row] as number),
+    ...get(COL[col] as number),
+    op.i32Add,
+    ...get(K),
+    op.i32Add,
   ];
-
+  const full = range(m * m).flatMap((i) => vstore(at(Math.floor(i / m), i % m), relu(get(YV[i] as number))));
+  // Max-pool: bias and ReLU after the max give the same values (both are monotonic).
+  const pooled = range(half * half).flatMap((i) => {
+    const [a, b] = [Math.floor(i / half) * 2, (i % half) * 2];
+    const y = (da: number, db: number) => get(YV[(a + da) * m + b + db] as number);
+    return vstore(at(a / 2, b / 2), relu(pmax(pmax(y(0, 0), y(0, 1)), pmax(y(1, 0), y(1, 1)))));
+  });
   const channelLoop = whileLess(K, KS, i32(16), [
     ...[...get(IN), ...get(K), op.i32Add, ...set(IK)],
-    ...loads,
     ...rowPass,
     ...colPass,
     ...vload([...get(BIAS), ...get(K), op.i32Add], B),
-    ...get(POOL),
-    op.if,
-    0x40,
-    ...pooled,
-    op.else,
-    ...full,
-    op.end,
+    ...[...get(POOL), op.if, 0x40, ...pooled, op.else, ...full, op.end],
   ]);
   const tileLoop = whileLess(TJ, TW, i32(1), [
-    // Pooled: y + ti·rowStride + tj·ks; full: y + 2ti·rowStride + 2tj·ks.
-    ...get(Y),
-    ...get(TI),
-    ...get(POOL),
-    op.i32Eqz,
-    op.i32Shl,
-    ...get(ROW_STRIDE),
-    op.i32Mul,
-    op.i32Add,
-    ...get(TJ),
-    ...get(POOL),
-    op.i32Eqz,
-    op.i32Shl,
-    ...get(KS),
-    op.i32Mul,
-    op.i32Add,
-    ...set(YB),
-    ...i32(0),
-    ...set(K),
+    // The tile's first output pixel: y + ti·step_row + tj·step (step = m or m/2 pixels).
+    ...[
+      ...get(Y),
+      ...get(TI),
+      ...get(STEP_ROW),
+      op.i32Mul,
+      op.i32Add,
+      ...get(TJ),
+      ...get(STEP),
+      op.i32Mul,
+      op.i32Add,
+    ],
+    ...[...set(YR[0] as number)],
+    ...range(m - 1).flatMap((a) => [
+      ...get(YR[a] as number),
+      ...get(ROW_STRIDE),
+      op.i32Add,
+      ...set(YR[a + 1] as number),
+    ]),
+    ...[...i32(0), ...set(K)],
     ...channelLoop,
-    ...get(IN),
-    ...get(KS),
-    op.i32Add,
-    ...set(IN),
+    ...[...get(IN), ...get(KS), op.i32Add, ...set(IN)],
   ]);
   const body = [
+    ...init,
     ...[...get(CH), ...i32(2), op.i32Shl, ...set(KS)],
-    ...[...get(ROWS), ...i32(1), op.i32ShrU, ...set(TH)],
-    ...[...get(COLS), ...i32(1), op.i32ShrU, ...set(TW)],
+    ...range(m).flatMap((b) => [...get(KS), ...i32(b), op.i32Mul, ...set(COL[b] as number)]),
+    // Pixels per tile step: m, or m/2 when pooled.
+    ...[...i32(m), ...get(POOL), op.i32ShrU, ...set(STEP)],
+    ...[...get(STEP), ...get(ROW_STRIDE), op.i32Mul, ...set(STEP_ROW)],
+    ...[...get(STEP), ...get(KS), op.i32Mul, ...set(STEP)],
+    ...[...get(ROWS), ...i32(m), op.i32DivU, ...set(TH)],
+    ...[...get(COLS), ...i32(m), op.i32DivU, ...set(TW)],
     ...[...get(TILE_OFFSET), ...set(IN)],
-    // ZERO stays the zero vector (locals start zeroed).
     ...whileLess(TI, TH, i32(1), [...i32(0), ...set(TJ), ...tileLoop]),
   ];
-  return {
-    name: "winogradOutput",
-    params: [I32, I32, I32, I32, I32, I32, I32, I32, ...M.map(() => I32)],
-    locals: [
-      [i32Count, I32],
-      [v128Count, V128],
-    ] as const,
-    body,
-  };
+  return { name: `output${m}`, params: [...range(8), ...M].map(() => I32), locals: L.declarations(), body };
 }
 
-/** The module's bytes: imports env.memory, exports `winogradInput` and `winogradOutput`. */
+/** The module's bytes: imports env.memory, exports `input2`, `output2`, `input4`, `output4`. */
 export function winogradModule(sharedMemory: boolean): Uint8Array<ArrayBuffer> {
-  return wasmModule([inputFunction(), outputFunction()], sharedMemory);
+  return wasmModule([inputFunction(2), outputFunction(2), inputFunction(4), outputFunction(4)], sharedMemory);
 }

@@ -16,7 +16,7 @@
 import type * as tfjs from "@tensorflow/tfjs";
 import { CONV_BASE_LAYERS, type ConvLayer, FEATURE_UNITS, TOP_LAYERS } from "../../model/vgg16-spec";
 import { wasmInternals } from "../../transfer/wasm-kernels";
-import { type WinogradKernels, winogradKernels } from "./kernels";
+import { TRANSFORMS, type WinogradKernels, type WinogradTile, winogradKernels } from "./kernels";
 
 type TF = typeof tfjs;
 
@@ -29,10 +29,20 @@ export interface Vgg16Runnable {
 export const WINOGRAD_INPUT = "Vgg16WinogradInput";
 export const WINOGRAD_OUTPUT = "Vgg16WinogradOutput";
 
-/** Which conv layers run as Winograd: all but block1_conv1 (3 input channels: SIMD needs multiples of 4). */
-export function isWinogradLayer(layer: ConvLayer): boolean {
-  return layer.inChannels % 4 === 0 && layer.outChannels % 4 === 0 && layer.size % 2 === 0;
+/**
+ * The Winograd tile of each conv layer, or null for a direct convolution:
+ * block1_conv1 stays direct (3 input channels; the SIMD passes need multiples
+ * of 4); F(4×4) where the size allows (blocks 1–4), F(2×2) in block 5 (14×14).
+ */
+export function winogradTileFor(layer: ConvLayer): WinogradTile | null {
+  if (layer.inChannels % 4 !== 0 || layer.outChannels % 4 !== 0) return null;
+  if (layer.size % 4 === 0) return 4;
+  return layer.size % 2 === 0 ? 2 : null;
 }
+
+/** Input tile side n = m + 2: the transform has n² matrices. */
+const matricesOf = (tile: WinogradTile) => (tile + 2) * (tile + 2);
+const tileOf = (matrices: number): WinogradTile => (matrices === 36 ? 4 : 2);
 
 interface WasmBackendLike {
   makeOutput(shape: number[], dtype: "float32"): tfjs.TensorInfo;
@@ -60,17 +70,20 @@ export function registerWinogradKernels(tf: TF, kernels: WinogradKernels): void 
     kernelName: WINOGRAD_INPUT,
     backendName: "wasm",
     kernels,
-    kernelFunc: ({ inputs, backend }) => {
+    kernelFunc: ({ inputs, backend, attrs }) => {
       const b = backend as unknown as WasmBackendLike;
+      const tile = (attrs as unknown as { tile: WinogradTile }).tile;
       const x = inputs.x as tfjs.TensorInfo;
       const [n, paddedRows, paddedCols, channels] = x.shape as [number, number, number, number];
       const [rows, cols] = [paddedRows - 2, paddedCols - 2];
-      const tiles = (rows / 2) * (cols / 2);
-      const outs = Array.from({ length: 16 }, () => b.makeOutput([n * tiles, channels], "float32"));
+      const tiles = (rows / tile) * (cols / tile);
+      const outs = Array.from({ length: matricesOf(tile) }, () =>
+        b.makeOutput([n * tiles, channels], "float32"),
+      );
       const v = outs.map((o) => offsetOf(b, o));
       const xOffset = offsetOf(b, x);
       for (let i = 0; i < n; i++) {
-        kernels.input(
+        kernels[tile].input(
           xOffset + i * paddedRows * paddedCols * channels * 4,
           rows,
           cols,
@@ -87,16 +100,17 @@ export function registerWinogradKernels(tf: TF, kernels: WinogradKernels): void 
     backendName: "wasm",
     kernelFunc: ({ inputs, backend, attrs }) => {
       const b = backend as unknown as WasmBackendLike;
-      const { rows, cols, pool, pad } = attrs as unknown as {
+      const { rows, cols, pool, pad, tile } = attrs as unknown as {
         rows: number;
         cols: number;
         pool: boolean;
         pad: boolean;
+        tile: WinogradTile;
       };
-      const m = Array.from({ length: 16 }, (_, i) => inputs[`m${i}`] as tfjs.TensorInfo);
+      const m = Array.from({ length: matricesOf(tile) }, (_, i) => inputs[`m${i}`] as tfjs.TensorInfo);
       const bias = inputs.bias as tfjs.TensorInfo;
       const [rowsTimesN, channels] = (m[0] as tfjs.TensorInfo).shape as [number, number];
-      const tiles = (rows / 2) * (cols / 2);
+      const tiles = (rows / tile) * (cols / tile);
       const n = rowsTimesN / tiles;
       const [outRows, outCols] = pool ? [rows / 2, cols / 2] : [rows, cols];
       const border = pad ? 2 : 0;
@@ -111,7 +125,7 @@ export function registerWinogradKernels(tf: TF, kernels: WinogradKernels): void 
       const mOffsets = m.map((t) => offsetOf(b, t));
       const biasOffset = offsetOf(b, bias);
       for (let i = 0; i < n; i++) {
-        kernels.output(
+        kernels[tile].output(
           outOffset + i * imageBytes + firstPixel,
           rowStride,
           rows,
@@ -130,25 +144,22 @@ export function registerWinogradKernels(tf: TF, kernels: WinogradKernels): void 
   tf.registerKernel(output);
 }
 
-/** U = G g Gᵀ for a [3, 3, C, K] kernel: 16 matrices [C, K], m = r·4 + s. */
-export function winogradWeights(tf: TF, kernel: tfjs.Tensor4D): tfjs.Tensor2D[] {
+/** U = G g Gᵀ for a [3, 3, C, K] kernel: n² matrices [C, K] (n = tile + 2), q = r·n + s. */
+export function winogradWeights(tf: TF, kernel: tfjs.Tensor4D, tile: WinogradTile): tfjs.Tensor2D[] {
   const [, , c, k] = kernel.shape;
-  const G = [
-    [1, 0, 0],
-    [0.5, 0.5, 0.5],
-    [0.5, -0.5, 0.5],
-    [0, 0, 1],
-  ];
-  // (G ⊗ G)ᵀ: entry [i·3 + j][r·4 + s] = G[r][i]·G[s][j].
-  const kron = new Float32Array(9 * 16);
+  const { G } = TRANSFORMS[tile];
+  const n = tile + 2;
+  // (G ⊗ G)ᵀ: entry [i·3 + j][r·n + s] = G[r][i]·G[s][j], in double precision, then float32.
+  const kron = new Float32Array(9 * n * n);
   for (let i = 0; i < 3; i++)
     for (let j = 0; j < 3; j++)
-      for (let r = 0; r < 4; r++)
-        for (let s = 0; s < 4; s++) kron[(i * 3 + j) * 16 + r * 4 + s] = (G[r]?.[i] ?? 0) * (G[s]?.[j] ?? 0);
+      for (let r = 0; r < n; r++)
+        for (let s = 0; s < n; s++)
+          kron[(i * 3 + j) * n * n + r * n + s] = (G[r]?.[i] ?? 0) * (G[s]?.[j] ?? 0);
   return tf.tidy(() => {
-    // [9, C·K] → [C·K, 9] · [9, 16] → [16, C·K]: the small matrix is matMul's B (the operand TF.js caches).
-    const u = tf.matMul(kernel.reshape([9, c * k]).transpose(), tf.tensor2d(kron, [9, 16])).transpose();
-    return tf.unstack(u.reshape([16, c, k])) as tfjs.Tensor2D[];
+    // [9, C·K] → [C·K, 9] · [9, n²] → [n², C·K]: the small matrix is matMul's B (the operand TF.js caches).
+    const u = tf.matMul(kernel.reshape([9, c * k]).transpose(), tf.tensor2d(kron, [9, n * n])).transpose();
+    return tf.unstack(u.reshape([n * n, c, k])) as tfjs.Tensor2D[];
   });
 }
 
@@ -177,15 +188,18 @@ export function winogradConv(
   options: { readonly pool: boolean; readonly pad: boolean },
 ): tfjs.Tensor4D {
   const [, paddedRows, paddedCols] = xPadded.shape;
-  // Not a tf.tidy: each V_m is freed as soon as its product exists, so the
-  // 16 transformed inputs and the 16 products never all live at once.
-  const v = tf.engine().runKernel(WINOGRAD_INPUT, { x: xPadded }, {}) as tfjs.Tensor2D[];
+  const tile = tileOf(u.length);
+  // Not a tf.tidy: each V_q is freed as soon as its product exists, so the
+  // transformed inputs and the products never all live at once.
+  const v = tf
+    .engine()
+    .runKernel(WINOGRAD_INPUT, { x: xPadded }, { tile } as unknown as tfjs.NamedAttrMap) as tfjs.Tensor2D[];
   const m: Record<string, tfjs.Tensor2D> = {};
   v.forEach((vi, i) => {
     m[`m${i}`] = tf.matMul(vi, u[i] as tfjs.Tensor2D);
     vi.dispose();
   });
-  const attrs = { rows: paddedRows - 2, cols: paddedCols - 2, pool: options.pool, pad: options.pad };
+  const attrs = { rows: paddedRows - 2, cols: paddedCols - 2, pool: options.pool, pad: options.pad, tile };
   const y = tf.engine().runKernel(WINOGRAD_OUTPUT, { ...m, bias }, attrs as unknown as tfjs.NamedAttrMap);
   tf.dispose(Object.values(m));
   return y as tfjs.Tensor4D;
@@ -227,8 +241,9 @@ export function winogradVgg16(
   }
   registerWinogradKernels(tf, kernels);
   const prepared = convs.map((c) => {
-    if (!isWinogradLayer(c.layer)) return c;
-    const u = winogradWeights(tf, c.kernel);
+    const tile = winogradTileFor(c.layer);
+    if (tile === null) return c;
+    const u = winogradWeights(tf, c.kernel, tile);
     c.kernel.dispose(); // U replaces it (GraphModel.dispose() later skips a disposed tensor)
     return { ...c, u };
   });
