@@ -10,9 +10,9 @@ import type { ImagenetLabels } from "../model/labels";
 import type { Vgg16Metadata } from "../model/metadata";
 import { errorMessage, Vgg16Error } from "./errors";
 import type { ModelFiles } from "./model-files";
-import { type Vgg16Runnable, winogradVgg16 } from "./winograd/runner";
+import { type Vgg16Runnable, winogradVgg16 } from "./wasm-runner/runner";
 
-export type { Vgg16Runnable } from "./winograd/runner";
+export type { Vgg16Runnable } from "./wasm-runner/runner";
 
 export const INPUT_SIZE = 224;
 export const INPUT_ELEMENTS = INPUT_SIZE * INPUT_SIZE * 3;
@@ -53,7 +53,7 @@ export async function buildGraphModel(files: ModelFiles): Promise<tf.GraphModel>
 }
 
 /**
- * The model the worker runs. On WASM: the Winograd runner (winograd/runner.ts)
+ * The model the worker runs. On WASM: the WASM runner (wasm-runner/runner.ts)
  * over the GraphModel's weights, whose conv layers do 2.25× fewer
  * multiply-adds; elsewhere, or when its kernels cannot be instantiated, the
  * GraphModel itself.

@@ -28,6 +28,7 @@ export interface Vgg16Runnable {
 
 export const WINOGRAD_INPUT = "Vgg16WinogradInput";
 export const WINOGRAD_OUTPUT = "Vgg16WinogradOutput";
+export const DENSE = "Vgg16Dense";
 
 /**
  * The Winograd tile of each conv layer, or null for a direct convolution:
@@ -65,6 +66,7 @@ export function registerWinogradKernels(tf: TF, kernels: WinogradKernels): void 
   if (registered) {
     tf.unregisterKernel(WINOGRAD_INPUT, "wasm");
     tf.unregisterKernel(WINOGRAD_OUTPUT, "wasm");
+    tf.unregisterKernel(DENSE, "wasm");
   }
   const input: tfjs.KernelConfig & { kernels: WinogradKernels } = {
     kernelName: WINOGRAD_INPUT,
@@ -141,7 +143,46 @@ export function registerWinogradKernels(tf: TF, kernels: WinogradKernels): void 
     },
   };
   tf.registerKernel(input);
+  const dense: tfjs.KernelConfig = {
+    kernelName: DENSE,
+    backendName: "wasm",
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const b = backend as unknown as WasmBackendLike;
+      const { x, w, bias } = inputs as { x: tfjs.TensorInfo; w: tfjs.TensorInfo; bias: tfjs.TensorInfo };
+      const [n, units] = [x.shape[0] as number, w.shape[1] as number];
+      const out = b.makeOutput([n, units], "float32");
+      const relu = (attrs as unknown as { relu: boolean }).relu ? 1 : 0;
+      kernels.dense(
+        offsetOf(b, x),
+        n,
+        w.shape[0] as number,
+        offsetOf(b, w),
+        units,
+        offsetOf(b, bias),
+        offsetOf(b, out),
+        relu,
+      );
+      return out;
+    },
+  };
   tf.registerKernel(output);
+  tf.registerKernel(dense);
+}
+
+/** A dense layer (x·W + b, then ReLU) by the streaming WASM kernel: no packed copy of W (see DenseKernel). */
+export function denseLayer(
+  tf: TF,
+  x: tfjs.Tensor2D,
+  w: tfjs.Tensor2D,
+  bias: tfjs.Tensor1D,
+  relu: boolean,
+): tfjs.Tensor2D {
+  if (x.shape[1] !== w.shape[0] || w.shape[1] !== bias.shape[0] || w.shape[1] % 4 !== 0) {
+    throw new Error(`dense: shapes [${x.shape}] · [${w.shape}] + [${bias.shape}] do not fit`);
+  }
+  return tf
+    .engine()
+    .runKernel(DENSE, { x, w, bias }, { relu } as unknown as tfjs.NamedAttrMap) as tfjs.Tensor2D;
 }
 
 /** U = G g Gᵀ for a [3, 3, C, K] kernel: n² matrices [C, K] (n = tile + 2), q = r·n + s. */
@@ -308,12 +349,7 @@ export function winogradVgg16(
         base.dispose();
         for (const { layer, kernel, bias } of dense) {
           const relu = layer.activation === "relu";
-          h = tf.fused.matMul({
-            a: h as tfjs.Tensor2D,
-            b: kernel,
-            bias,
-            activation: relu ? "relu" : "linear",
-          });
+          h = denseLayer(tf, h as tfjs.Tensor2D, kernel, bias, relu);
         }
         return tf.softmax(h);
       });

@@ -114,7 +114,33 @@ export interface WinogradKernelPair {
   readonly output: WinogradOutputKernel;
 }
 
-export type WinogradKernels = Readonly<Record<WinogradTile, WinogradKernelPair>>;
+/**
+ * A dense layer, y = x·W + b (then ReLU when `relu` = 1), for n rows:
+ * x [n][inputs], W [inputs][units] (Keras' layout, row-major), b [units],
+ * y [n][units]; byte offsets. Units must be a multiple of 4.
+ *
+ * Why not XNNPACK: its fully-connected operator packs (and transposes) the
+ * weights on first use, 4.4 s for fc1's 411 MB, which a reload pays before
+ * its first prediction, and keeps the packed copy (another 494 MB for fc1–3).
+ * This streams W once per call, row by row (sequential reads), and skips the
+ * rows whose input is zero (ReLU outputs: the features and fc1's output are
+ * mostly zeros), so it is as fast as XNNPACK at the small batches the app
+ * classifies in.
+ */
+export type DenseKernel = (
+  x: number,
+  n: number,
+  inputs: number,
+  w: number,
+  units: number,
+  bias: number,
+  y: number,
+  relu: number,
+) => void;
+
+export interface WinogradKernels extends Readonly<Record<WinogradTile, WinogradKernelPair>> {
+  readonly dense: DenseKernel;
+}
 
 const kernelsByMemory = new WeakMap<WebAssembly.Memory, WinogradKernels | null>();
 
@@ -131,7 +157,7 @@ export function winogradKernels(memory: WebAssembly.Memory): WinogradKernels | n
         input: exports[`input${m}`] as WinogradInputKernel,
         output: exports[`output${m}`] as WinogradOutputKernel,
       });
-      kernels = { 2: pair(2), 4: pair(4) };
+      kernels = { 2: pair(2), 4: pair(4), dense: exports.dense as DenseKernel };
     }
   } catch {
     kernels = null;
@@ -396,7 +422,86 @@ function outputFunction(m: WinogradTile) {
   return { name: `output${m}`, params: [...range(8), ...M].map(() => I32), locals: L.declarations(), body };
 }
 
-/** The module's bytes: imports env.memory, exports `input2`, `output2`, `input4`, `output4`. */
+function denseFunction() {
+  const [X, N, INPUTS, W, UNITS, BIAS, Y, RELU] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const L = new Locals(8);
+  const { B, I, J, US, YB, WI, END } = L.i32s(...(["B", "I", "J", "US", "YB", "WI", "END"] as const));
+  const ZERO = L.v128();
+  const XV = L.v128();
+  const addr = (base: number) => [...get(base), ...get(J), op.i32Add];
+  // y[b] = bias, for every row b.
+  const initRows = whileLess(B, N, i32(1), [
+    ...[...get(Y), ...get(B), ...get(US), op.i32Mul, op.i32Add, ...set(YB)],
+    ...[...i32(0), ...set(J)],
+    ...whileLess(J, US, i32(16), vstore(addr(YB), [...addr(BIAS), ...simd.load, ...memarg(0, 4)])),
+  ]);
+  // For each input i and row b with x[b][i] ≠ 0: y[b] += x[b][i]·W[i].
+  const accumulate = whileLess(I, INPUTS, i32(1), [
+    ...[...get(W), ...get(I), ...get(US), op.i32Mul, op.i32Add, ...set(WI)],
+    ...[...i32(0), ...set(B)],
+    ...whileLess(B, N, i32(1), [
+      ...[
+        ...get(X),
+        ...get(B),
+        ...get(INPUTS),
+        op.i32Mul,
+        ...get(I),
+        op.i32Add,
+        ...i32(2),
+        op.i32Shl,
+        op.i32Add,
+      ],
+      ...[op.f32Load, ...memarg()],
+      ...simd.f32x4Splat,
+      ...set(XV),
+      // Skip a zero input: its row adds nothing.
+      ...[...get(XV), ...simd.anyTrue, op.if, 0x40],
+      ...[...get(Y), ...get(B), ...get(US), op.i32Mul, op.i32Add, ...set(YB)],
+      ...[...i32(0), ...set(J)],
+      ...whileLess(
+        J,
+        US,
+        i32(16),
+        vstore(addr(YB), [
+          ...addr(YB),
+          ...simd.load,
+          ...memarg(0, 4),
+          ...get(XV),
+          ...addr(WI),
+          ...simd.load,
+          ...memarg(0, 4),
+          ...simd.f32x4Mul,
+          ...simd.f32x4Add,
+        ]),
+      ),
+      op.end,
+    ]),
+  ]);
+  const reluRows = [
+    ...[...get(RELU), op.if, 0x40],
+    ...[...get(N), ...get(US), op.i32Mul, ...set(END)], // bytes of y
+    ...[...i32(0), ...set(J)],
+    ...whileLess(
+      J,
+      END,
+      i32(16),
+      vstore(addr(Y), [...addr(Y), ...simd.load, ...memarg(0, 4), ...get(ZERO), ...simd.f32x4Pmax]),
+    ),
+    op.end,
+  ];
+  const body = [
+    ...[...get(UNITS), ...i32(2), op.i32Shl, ...set(US)],
+    ...initRows,
+    ...accumulate,
+    ...reluRows,
+  ];
+  return { name: "dense", params: range(8).map(() => I32), locals: L.declarations(), body };
+}
+
+/** The module's bytes: imports env.memory, exports `input2`, `output2`, `input4`, `output4`, `dense`. */
 export function winogradModule(sharedMemory: boolean): Uint8Array<ArrayBuffer> {
-  return wasmModule([inputFunction(2), outputFunction(2), inputFunction(4), outputFunction(4)], sharedMemory);
+  return wasmModule(
+    [inputFunction(2), outputFunction(2), inputFunction(4), outputFunction(4), denseFunction()],
+    sharedMemory,
+  );
 }

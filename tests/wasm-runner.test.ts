@@ -11,15 +11,16 @@ import { buildVgg16GraphModel } from "../src/model/graph-model";
 import { createRandom } from "../src/model/random";
 import { syntheticVgg16Weights } from "../src/model/synthetic";
 import { wasmInternals } from "../src/transfer/wasm-kernels";
-import { winogradKernels, winogradModule } from "../src/vgg16/winograd/kernels";
+import { winogradKernels, winogradModule } from "../src/vgg16/wasm-runner/kernels";
 import {
+  denseLayer,
   padSame,
   registerWinogradKernels,
   type Vgg16Runnable,
   winogradConv,
   winogradVgg16,
   winogradWeights,
-} from "../src/vgg16/winograd/runner";
+} from "../src/vgg16/wasm-runner/runner";
 import { tfWasm } from "./helpers/tf-node";
 
 let tf: typeof tfType;
@@ -128,6 +129,32 @@ describe.each([2, 4] as const)("one F(%i×%i, 3×3) layer equals conv2d + bias +
     expect(await maxAbs(chainedReference)).toBeGreaterThan(1);
     expect(await maxAbsDiff(chained, chainedReference)).toBeLessThan(1e-4);
     tf.dispose([y, inner, borderSum, kernel2, bias2, chained, chainedReference, ...u2]);
+  });
+});
+
+describe("the streaming dense kernel equals tf.fused.matMul", () => {
+  it.each([
+    [1, true],
+    [3, false],
+    [5, true],
+  ])("%i row(s), ReLU %s, inputs with zeros (skipped rows)", async (n, relu) => {
+    const [inputs, units] = [40, 12];
+    const x = tf.tidy(() => tf.relu(randomTensor([n, inputs], 21)) as tfType.Tensor2D); // about half zeros
+    const w = randomTensor([inputs, units], 22) as tfType.Tensor2D;
+    const bias = randomTensor([units], 23) as tfType.Tensor1D;
+    const expected = tf.fused.matMul({ a: x, b: w, bias, activation: relu ? "relu" : "linear" });
+    const actual = denseLayer(tf, x, w, bias, relu);
+    expect(actual.shape).toEqual([n, units]);
+    expect(await maxAbs(expected)).toBeGreaterThan(0.5);
+    expect(await maxAbsDiff(actual, expected)).toBeLessThan(1e-5);
+    if (!relu) expect((await tf.min(actual).data())[0]).toBeLessThan(0); // the negative outputs stayed
+    tf.dispose([x, w, bias, expected, actual]);
+  });
+
+  it("refuses shapes that do not fit", () => {
+    const x = tf.zeros([1, 8]) as tfType.Tensor2D;
+    const w = tf.zeros([7, 4]) as tfType.Tensor2D;
+    expect(() => denseLayer(tf, x, w, tf.zeros([4]) as tfType.Tensor1D, false)).toThrow(/do not fit/);
   });
 });
 
