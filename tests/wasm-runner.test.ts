@@ -11,7 +11,7 @@ import { buildVgg16GraphModel } from "../src/model/graph-model";
 import { createRandom } from "../src/model/random";
 import { syntheticVgg16Weights } from "../src/model/synthetic";
 import { wasmInternals } from "../src/transfer/wasm-kernels";
-import { winogradKernels, winogradModule } from "../src/vgg16/wasm-runner/kernels";
+import { TRANSFORMS, winogradKernels, winogradModule } from "../src/vgg16/wasm-runner/kernels";
 import {
   denseLayer,
   padSame,
@@ -77,9 +77,26 @@ describe.each([2, 4] as const)("one F(%i×%i, 3×3) layer equals conv2d + bias +
     reference = tf.fused.conv2d({ x, filter: kernel, strides: 1, pad: "same", bias, activation: "relu" });
   });
 
-  it("transforms a [3, 3, C, K] kernel into (tile + 2)² matrices [C, K]", () => {
-    expect(u).toHaveLength((tile + 2) ** 2);
-    for (const ui of u) expect(ui.shape).toEqual([c, k]);
+  it("transforms a [3, 3, C, K] kernel into (tile + 2)² matrices [C, K] = G g Gᵀ", async () => {
+    const n = tile + 2;
+    expect(u).toHaveLength(n * n);
+    // The reference in double precision, element by element: U[r][s] = Σ_ij G[r][i]·g[i][j]·G[s][j].
+    const { G } = TRANSFORMS[tile];
+    const g = (await kernel.data()) as Float32Array;
+    let worst = 0;
+    for (const [q, uq] of u.entries()) {
+      expect(uq.shape).toEqual([c, k]);
+      const [r, s] = [Math.floor(q / n), q % n];
+      const values = (await uq.data()) as Float32Array;
+      for (let e = 0; e < c * k; e++) {
+        let want = 0;
+        for (let i = 0; i < 3; i++)
+          for (let j = 0; j < 3; j++)
+            want += (G[r]?.[i] ?? 0) * (g[(i * 3 + j) * c * k + e] ?? 0) * (G[s]?.[j] ?? 0);
+        worst = Math.max(worst, Math.abs((values[e] as number) - want));
+      }
+    }
+    expect(worst).toBeLessThan(1e-6);
   });
 
   it("plain output: same values as tf.fused.conv2d (both images)", async () => {

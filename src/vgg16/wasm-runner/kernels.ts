@@ -16,7 +16,20 @@
  *   V = Bᵀ d B,  U = G g Gᵀ,  M_q = V_q · U_q (over channels),  Y = Aᵀ M A.
  * This computes a cross-correlation, as tf.conv2d does.
  */
-import { f32, get, I32, i32, memarg, op, set, simd, V128, wasmModule, whileLess } from "../../wasm/encoder";
+import {
+  f32,
+  get,
+  I32,
+  i32,
+  memarg,
+  op,
+  set,
+  simd,
+  tee,
+  V128,
+  wasmModule,
+  whileLess,
+} from "../../wasm/encoder";
 
 export type WinogradTile = 2 | 4;
 
@@ -109,9 +122,17 @@ export type WinogradOutputKernel = (
   ...m: number[]
 ) => void;
 
+/**
+ * Kernel transform U = G g Gᵀ: `g` is the byte offset of a [3][3][C·K]
+ * kernel (TF.js' [3, 3, C, K] layout), `size` = C·K (a multiple of 4); it
+ * writes U_q[C·K] at `u[q]` for the (m+2)² matrices. One pass, at load time.
+ */
+export type WinogradWeightsKernel = (g: number, size: number, ...u: number[]) => void;
+
 export interface WinogradKernelPair {
   readonly input: WinogradInputKernel;
   readonly output: WinogradOutputKernel;
+  readonly weights: WinogradWeightsKernel;
 }
 
 /**
@@ -156,6 +177,7 @@ export function winogradKernels(memory: WebAssembly.Memory): WinogradKernels | n
       const pair = (m: WinogradTile): WinogradKernelPair => ({
         input: exports[`input${m}`] as WinogradInputKernel,
         output: exports[`output${m}`] as WinogradOutputKernel,
+        weights: exports[`weights${m}`] as WinogradWeightsKernel,
       });
       kernels = { 2: pair(2), 4: pair(4), dense: exports.dense as DenseKernel };
     }
@@ -422,6 +444,52 @@ function outputFunction(m: WinogradTile) {
   return { name: `output${m}`, params: [...range(8), ...M].map(() => I32), locals: L.declarations(), body };
 }
 
+function weightsFunction(m: WinogradTile) {
+  const { G } = TRANSFORMS[m];
+  const n = m + 2;
+  // Params: g, size, u_0 … u_{n²−1}.
+  const [GW, SIZE] = [0, 1];
+  const U = range(n * n).map((q) => 2 + q);
+  const L = new Locals(2 + n * n);
+  const { P, END, PLANE } = L.i32s(...(["P", "END", "PLANE"] as const));
+  const ZERO = L.v128();
+  const { init, constant } = constantsFor(L, [G]);
+  const GV = range(9).map(() => L.v128()); // g[i][j] for one group of 4 elements
+  const T = range(n * 3).map(() => L.v128()); // G g, row-major [n][3]
+  const loads = range(9).flatMap((ij) =>
+    vload(
+      [...get(GW), ...get(P), op.i32Add, ...get(PLANE), ...i32(ij), op.i32Mul, op.i32Add],
+      GV[ij] as number,
+    ),
+  );
+  // t[r][j] = Σ_i G[r][i]·g[i][j]
+  const rows = range(n).flatMap((r) =>
+    range(3).flatMap((j) => [
+      ...combination(
+        G[r] as number[],
+        range(3).map((i) => GV[i * 3 + j] as number),
+        constant,
+        ZERO,
+      ),
+      ...set(T[r * 3 + j] as number),
+    ]),
+  );
+  // U[r][s] = Σ_j t[r][j]·G[s][j]
+  const outs = range(n * n).flatMap((q) => {
+    const [r, c] = [Math.floor(q / n), q % n];
+    return vstore(
+      [...get(U[q] as number), ...get(P), op.i32Add],
+      combination(G[c] as number[], T.slice(r * 3, r * 3 + 3), constant, ZERO),
+    );
+  });
+  const body = [
+    ...init,
+    ...[...get(SIZE), ...i32(2), op.i32Shl, ...tee(PLANE), ...set(END)],
+    ...whileLess(P, END, i32(16), [...loads, ...rows, ...outs]),
+  ];
+  return { name: `weights${m}`, params: [0, 1, ...U].map(() => I32), locals: L.declarations(), body };
+}
+
 function denseFunction() {
   const [X, N, INPUTS, W, UNITS, BIAS, Y, RELU] = [0, 1, 2, 3, 4, 5, 6, 7];
   const L = new Locals(8);
@@ -498,10 +566,18 @@ function denseFunction() {
   return { name: "dense", params: range(8).map(() => I32), locals: L.declarations(), body };
 }
 
-/** The module's bytes: imports env.memory, exports `input2`, `output2`, `input4`, `output4`, `dense`. */
+/** The module's bytes: imports env.memory, exports `input2`, `output2`, `weights2`, the same for 4, and `dense`. */
 export function winogradModule(sharedMemory: boolean): Uint8Array<ArrayBuffer> {
   return wasmModule(
-    [inputFunction(2), outputFunction(2), inputFunction(4), outputFunction(4), denseFunction()],
+    [
+      inputFunction(2),
+      outputFunction(2),
+      weightsFunction(2),
+      inputFunction(4),
+      outputFunction(4),
+      weightsFunction(4),
+      denseFunction(),
+    ],
     sharedMemory,
   );
 }

@@ -16,7 +16,7 @@
 import type * as tfjs from "@tensorflow/tfjs";
 import { CONV_BASE_LAYERS, type ConvLayer, FEATURE_UNITS, TOP_LAYERS } from "../../model/vgg16-spec";
 import { wasmInternals } from "../../transfer/wasm-kernels";
-import { TRANSFORMS, type WinogradKernels, type WinogradTile, winogradKernels } from "./kernels";
+import { type WinogradKernels, type WinogradTile, winogradKernels } from "./kernels";
 
 type TF = typeof tfjs;
 
@@ -28,6 +28,7 @@ export interface Vgg16Runnable {
 
 export const WINOGRAD_INPUT = "Vgg16WinogradInput";
 export const WINOGRAD_OUTPUT = "Vgg16WinogradOutput";
+export const WINOGRAD_WEIGHTS = "Vgg16WinogradWeights";
 export const DENSE = "Vgg16Dense";
 
 /**
@@ -67,6 +68,7 @@ export function registerWinogradKernels(tf: TF, kernels: WinogradKernels): void 
     tf.unregisterKernel(WINOGRAD_INPUT, "wasm");
     tf.unregisterKernel(WINOGRAD_OUTPUT, "wasm");
     tf.unregisterKernel(DENSE, "wasm");
+    tf.unregisterKernel(WINOGRAD_WEIGHTS, "wasm");
   }
   const input: tfjs.KernelConfig & { kernels: WinogradKernels } = {
     kernelName: WINOGRAD_INPUT,
@@ -165,8 +167,24 @@ export function registerWinogradKernels(tf: TF, kernels: WinogradKernels): void 
       return out;
     },
   };
+  const weights: tfjs.KernelConfig = {
+    kernelName: WINOGRAD_WEIGHTS,
+    backendName: "wasm",
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const b = backend as unknown as WasmBackendLike;
+      const tile = (attrs as unknown as { tile: WinogradTile }).tile;
+      const kernel = inputs.kernel as tfjs.TensorInfo;
+      const [rows, cols, c, k] = kernel.shape as [number, number, number, number];
+      if (rows !== 3 || cols !== 3 || (c * k) % 4 !== 0)
+        throw new Error(`Winograd: cannot transform a [${kernel.shape}] kernel`);
+      const outs = Array.from({ length: matricesOf(tile) }, () => b.makeOutput([c, k], "float32"));
+      kernels[tile].weights(offsetOf(b, kernel), c * k, ...outs.map((o) => offsetOf(b, o)));
+      return outs;
+    },
+  };
   tf.registerKernel(output);
   tf.registerKernel(dense);
+  tf.registerKernel(weights);
 }
 
 /** A dense layer (x·W + b, then ReLU) by the streaming WASM kernel: no packed copy of W (see DenseKernel). */
@@ -185,23 +203,11 @@ export function denseLayer(
     .runKernel(DENSE, { x, w, bias }, { relu } as unknown as tfjs.NamedAttrMap) as tfjs.Tensor2D;
 }
 
-/** U = G g Gᵀ for a [3, 3, C, K] kernel: n² matrices [C, K] (n = tile + 2), q = r·n + s. */
+/** U = G g Gᵀ for a [3, 3, C, K] kernel: (tile + 2)² matrices [C, K], q = r·(tile + 2) + s. */
 export function winogradWeights(tf: TF, kernel: tfjs.Tensor4D, tile: WinogradTile): tfjs.Tensor2D[] {
-  const [, , c, k] = kernel.shape;
-  const { G } = TRANSFORMS[tile];
-  const n = tile + 2;
-  // (G ⊗ G)ᵀ: entry [i·3 + j][r·n + s] = G[r][i]·G[s][j], in double precision, then float32.
-  const kron = new Float32Array(9 * n * n);
-  for (let i = 0; i < 3; i++)
-    for (let j = 0; j < 3; j++)
-      for (let r = 0; r < n; r++)
-        for (let s = 0; s < n; s++)
-          kron[(i * 3 + j) * n * n + r * n + s] = (G[r]?.[i] ?? 0) * (G[s]?.[j] ?? 0);
-  return tf.tidy(() => {
-    // [9, C·K] → [C·K, 9] · [9, n²] → [n², C·K]: the small matrix is matMul's B (the operand TF.js caches).
-    const u = tf.matMul(kernel.reshape([9, c * k]).transpose(), tf.tensor2d(kron, [9, n * n])).transpose();
-    return tf.unstack(u.reshape([n * n, c, k])) as tfjs.Tensor2D[];
-  });
+  return tf
+    .engine()
+    .runKernel(WINOGRAD_WEIGHTS, { kernel }, { tile } as unknown as tfjs.NamedAttrMap) as tfjs.Tensor2D[];
 }
 
 /** Zero padding of one pixel on each side: the input of a Winograd layer ("same" padding). */
