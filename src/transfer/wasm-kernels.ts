@@ -19,6 +19,7 @@ import {
   get,
   I32,
   i32,
+  kernelsOnMemory,
   memarg as memargAt,
   op,
   set,
@@ -113,20 +114,7 @@ const kernels = new WeakMap<WebAssembly.Memory, RmspropKernel | null>();
 
 /** The kernel bound to the backend's memory, or null where WASM SIMD or instantiation is unavailable. */
 export function rmspropKernel(memory: WebAssembly.Memory): RmspropKernel | null {
-  if (kernels.has(memory)) return kernels.get(memory) ?? null;
-  let kernel: RmspropKernel | null = null;
-  try {
-    const shared = typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;
-    const bytes = rmspropModule(shared);
-    if (WebAssembly.validate(bytes)) {
-      const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-      kernel = instance.exports.rmsprop as RmspropKernel;
-    }
-  } catch {
-    kernel = null;
-  }
-  kernels.set(memory, kernel);
-  return kernel;
+  return kernelsOnMemory(kernels, memory, rmspropModule, (exports) => exports.rmsprop as RmspropKernel);
 }
 
 /**

@@ -163,3 +163,29 @@ export function wasmModule(
   ];
   return new Uint8Array(bytes);
 }
+
+/**
+ * Instantiates a kernel module on a WASM heap (TF.js' memory), once per
+ * memory: `cache` remembers the result, null where the module does not
+ * validate or instantiate (no WASM SIMD, an unexpected build).
+ */
+export function kernelsOnMemory<T>(
+  cache: WeakMap<WebAssembly.Memory, T | null>,
+  memory: WebAssembly.Memory,
+  moduleBytes: (sharedMemory: boolean) => Uint8Array<ArrayBuffer>,
+  pick: (exports: WebAssembly.Exports) => T,
+): T | null {
+  if (cache.has(memory)) return cache.get(memory) ?? null;
+  let kernels: T | null = null;
+  try {
+    const shared = typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;
+    const bytes = moduleBytes(shared);
+    if (WebAssembly.validate(bytes)) {
+      kernels = pick(new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports);
+    }
+  } catch {
+    kernels = null;
+  }
+  cache.set(memory, kernels);
+  return kernels;
+}

@@ -21,6 +21,7 @@ import {
   get,
   I32,
   i32,
+  kernelsOnMemory,
   memarg,
   op,
   set,
@@ -167,25 +168,14 @@ const kernelsByMemory = new WeakMap<WebAssembly.Memory, WinogradKernels | null>(
 
 /** The kernels bound to a WASM heap, or null where WASM SIMD or instantiation is unavailable. */
 export function winogradKernels(memory: WebAssembly.Memory): WinogradKernels | null {
-  if (kernelsByMemory.has(memory)) return kernelsByMemory.get(memory) ?? null;
-  let kernels: WinogradKernels | null = null;
-  try {
-    const shared = typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;
-    const bytes = winogradModule(shared);
-    if (WebAssembly.validate(bytes)) {
-      const { exports } = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-      const pair = (m: WinogradTile): WinogradKernelPair => ({
-        input: exports[`input${m}`] as WinogradInputKernel,
-        output: exports[`output${m}`] as WinogradOutputKernel,
-        weights: exports[`weights${m}`] as WinogradWeightsKernel,
-      });
-      kernels = { 2: pair(2), 4: pair(4), dense: exports.dense as DenseKernel };
-    }
-  } catch {
-    kernels = null;
-  }
-  kernelsByMemory.set(memory, kernels);
-  return kernels;
+  return kernelsOnMemory(kernelsByMemory, memory, winogradModule, (exports) => {
+    const pair = (m: WinogradTile): WinogradKernelPair => ({
+      input: exports[`input${m}`] as WinogradInputKernel,
+      output: exports[`output${m}`] as WinogradOutputKernel,
+      weights: exports[`weights${m}`] as WinogradWeightsKernel,
+    });
+    return { 2: pair(2), 4: pair(4), dense: exports.dense as DenseKernel };
+  });
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);

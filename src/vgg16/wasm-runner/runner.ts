@@ -58,133 +58,125 @@ function offsetOf(backend: WasmBackendLike, info: tfjs.TensorInfo): number {
   return offset;
 }
 
-/** Registers the two transforms as TF.js kernels of the WASM backend (once per kernels instance). */
+type Attrs = Record<string, unknown>;
+
+/** A kernel of the WASM backend: inputs, the backend's heap access and attrs, typed once here. */
+function wasmKernel(
+  kernelName: string,
+  run: (
+    inputs: tfjs.NamedTensorInfoMap,
+    b: WasmBackendLike,
+    attrs: Attrs,
+  ) => tfjs.TensorInfo | tfjs.TensorInfo[],
+): tfjs.KernelConfig {
+  return {
+    kernelName,
+    backendName: "wasm",
+    kernelFunc: ({ inputs, backend, attrs }) =>
+      run(inputs, backend as unknown as WasmBackendLike, (attrs ?? {}) as unknown as Attrs),
+  };
+}
+
+const KERNEL_NAMES = [WINOGRAD_INPUT, WINOGRAD_OUTPUT, WINOGRAD_WEIGHTS, DENSE];
+/** The kernels instance the registered TF.js kernels call (a new worker or heap gets new ones). */
+let registeredKernels: WinogradKernels | null = null;
+
+/** Registers the transforms and the dense layer as TF.js kernels of the WASM backend (once per kernels instance). */
 export function registerWinogradKernels(tf: TF, kernels: WinogradKernels): void {
-  const registered = tf.getKernel(WINOGRAD_INPUT, "wasm") as unknown as
-    | { kernels?: WinogradKernels }
-    | undefined;
-  if (registered?.kernels === kernels) return;
-  if (registered) {
-    tf.unregisterKernel(WINOGRAD_INPUT, "wasm");
-    tf.unregisterKernel(WINOGRAD_OUTPUT, "wasm");
-    tf.unregisterKernel(DENSE, "wasm");
-    tf.unregisterKernel(WINOGRAD_WEIGHTS, "wasm");
-  }
-  const input: tfjs.KernelConfig & { kernels: WinogradKernels } = {
-    kernelName: WINOGRAD_INPUT,
-    backendName: "wasm",
-    kernels,
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const b = backend as unknown as WasmBackendLike;
-      const tile = (attrs as unknown as { tile: WinogradTile }).tile;
-      const x = inputs.x as tfjs.TensorInfo;
-      const [n, paddedRows, paddedCols, channels] = x.shape as [number, number, number, number];
-      const [rows, cols] = [paddedRows - 2, paddedCols - 2];
-      const tiles = (rows / tile) * (cols / tile);
-      const outs = Array.from({ length: matricesOf(tile) }, () =>
-        b.makeOutput([n * tiles, channels], "float32"),
+  if (registeredKernels === kernels && tf.getKernel(WINOGRAD_INPUT, "wasm")) return;
+  for (const name of KERNEL_NAMES) if (tf.getKernel(name, "wasm")) tf.unregisterKernel(name, "wasm");
+  registeredKernels = kernels;
+
+  const input = wasmKernel(WINOGRAD_INPUT, (inputs, b, attrs) => {
+    const tile = attrs.tile as WinogradTile;
+    const x = inputs.x as tfjs.TensorInfo;
+    const [n, paddedRows, paddedCols, channels] = x.shape as [number, number, number, number];
+    const [rows, cols] = [paddedRows - 2, paddedCols - 2];
+    const tiles = (rows / tile) * (cols / tile);
+    const outs = Array.from({ length: matricesOf(tile) }, () =>
+      b.makeOutput([n * tiles, channels], "float32"),
+    );
+    const v = outs.map((o) => offsetOf(b, o));
+    const xOffset = offsetOf(b, x);
+    const imageBytes = paddedRows * paddedCols * channels * 4;
+    for (let i = 0; i < n; i++) {
+      kernels[tile].input(xOffset + i * imageBytes, rows, cols, channels, i * tiles * channels * 4, ...v);
+    }
+    return outs;
+  });
+
+  const output = wasmKernel(WINOGRAD_OUTPUT, (inputs, b, attrs) => {
+    const { rows, cols, pool, pad, tile } = attrs as {
+      rows: number;
+      cols: number;
+      pool: boolean;
+      pad: boolean;
+      tile: WinogradTile;
+    };
+    const m = Array.from({ length: matricesOf(tile) }, (_, i) => inputs[`m${i}`] as tfjs.TensorInfo);
+    const [rowsTimesN, channels] = (m[0] as tfjs.TensorInfo).shape as [number, number];
+    const tiles = (rows / tile) * (cols / tile);
+    const n = rowsTimesN / tiles;
+    const [outRows, outCols] = pool ? [rows / 2, cols / 2] : [rows, cols];
+    const border = pad ? 2 : 0;
+    const out = b.makeOutput([n, outRows + border, outCols + border, channels], "float32");
+    const outOffset = offsetOf(b, out);
+    const rowStride = (outCols + border) * channels * 4;
+    const imageBytes = (outRows + border) * rowStride;
+    // The zero border is the next layer's "same" padding.
+    if (pad) new Uint8Array(b.wasm.HEAPU8.buffer, outOffset, n * imageBytes).fill(0);
+    const firstPixel = pad ? rowStride + channels * 4 : 0;
+    const mOffsets = m.map((t) => offsetOf(b, t));
+    const biasOffset = offsetOf(b, inputs.bias as tfjs.TensorInfo);
+    for (let i = 0; i < n; i++) {
+      const y = outOffset + i * imageBytes + firstPixel;
+      const tileOffset = i * tiles * channels * 4;
+      kernels[tile].output(
+        y,
+        rowStride,
+        rows,
+        cols,
+        channels,
+        tileOffset,
+        biasOffset,
+        pool ? 1 : 0,
+        ...mOffsets,
       );
-      const v = outs.map((o) => offsetOf(b, o));
-      const xOffset = offsetOf(b, x);
-      for (let i = 0; i < n; i++) {
-        kernels[tile].input(
-          xOffset + i * paddedRows * paddedCols * channels * 4,
-          rows,
-          cols,
-          channels,
-          i * tiles * channels * 4,
-          ...v,
-        );
-      }
-      return outs;
-    },
-  };
-  const output: tfjs.KernelConfig = {
-    kernelName: WINOGRAD_OUTPUT,
-    backendName: "wasm",
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const b = backend as unknown as WasmBackendLike;
-      const { rows, cols, pool, pad, tile } = attrs as unknown as {
-        rows: number;
-        cols: number;
-        pool: boolean;
-        pad: boolean;
-        tile: WinogradTile;
-      };
-      const m = Array.from({ length: matricesOf(tile) }, (_, i) => inputs[`m${i}`] as tfjs.TensorInfo);
-      const bias = inputs.bias as tfjs.TensorInfo;
-      const [rowsTimesN, channels] = (m[0] as tfjs.TensorInfo).shape as [number, number];
-      const tiles = (rows / tile) * (cols / tile);
-      const n = rowsTimesN / tiles;
-      const [outRows, outCols] = pool ? [rows / 2, cols / 2] : [rows, cols];
-      const border = pad ? 2 : 0;
-      const shape = [n, outRows + border, outCols + border, channels];
-      const out = b.makeOutput(shape, "float32");
-      const outOffset = offsetOf(b, out);
-      const imageBytes = (outRows + border) * (outCols + border) * channels * 4;
-      const rowStride = (outCols + border) * channels * 4;
-      // The zero border is the next layer's "same" padding.
-      if (pad) new Uint8Array(b.wasm.HEAPU8.buffer, outOffset, n * imageBytes).fill(0);
-      const firstPixel = pad ? rowStride + channels * 4 : 0;
-      const mOffsets = m.map((t) => offsetOf(b, t));
-      const biasOffset = offsetOf(b, bias);
-      for (let i = 0; i < n; i++) {
-        kernels[tile].output(
-          outOffset + i * imageBytes + firstPixel,
-          rowStride,
-          rows,
-          cols,
-          channels,
-          i * tiles * channels * 4,
-          biasOffset,
-          pool ? 1 : 0,
-          ...mOffsets,
-        );
-      }
-      return out;
-    },
-  };
-  tf.registerKernel(input);
-  const dense: tfjs.KernelConfig = {
-    kernelName: DENSE,
-    backendName: "wasm",
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const b = backend as unknown as WasmBackendLike;
-      const { x, w, bias } = inputs as { x: tfjs.TensorInfo; w: tfjs.TensorInfo; bias: tfjs.TensorInfo };
-      const [n, units] = [x.shape[0] as number, w.shape[1] as number];
-      const out = b.makeOutput([n, units], "float32");
-      const relu = (attrs as unknown as { relu: boolean }).relu ? 1 : 0;
-      kernels.dense(
-        offsetOf(b, x),
-        n,
-        w.shape[0] as number,
-        offsetOf(b, w),
-        units,
-        offsetOf(b, bias),
-        offsetOf(b, out),
-        relu,
-      );
-      return out;
-    },
-  };
-  const weights: tfjs.KernelConfig = {
-    kernelName: WINOGRAD_WEIGHTS,
-    backendName: "wasm",
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const b = backend as unknown as WasmBackendLike;
-      const tile = (attrs as unknown as { tile: WinogradTile }).tile;
-      const kernel = inputs.kernel as tfjs.TensorInfo;
-      const [rows, cols, c, k] = kernel.shape as [number, number, number, number];
-      if (rows !== 3 || cols !== 3 || (c * k) % 4 !== 0)
-        throw new Error(`Winograd: cannot transform a [${kernel.shape}] kernel`);
-      const outs = Array.from({ length: matricesOf(tile) }, () => b.makeOutput([c, k], "float32"));
-      kernels[tile].weights(offsetOf(b, kernel), c * k, ...outs.map((o) => offsetOf(b, o)));
-      return outs;
-    },
-  };
-  tf.registerKernel(output);
-  tf.registerKernel(dense);
-  tf.registerKernel(weights);
+    }
+    return out;
+  });
+
+  const weights = wasmKernel(WINOGRAD_WEIGHTS, (inputs, b, attrs) => {
+    const tile = attrs.tile as WinogradTile;
+    const kernel = inputs.kernel as tfjs.TensorInfo;
+    const [rows, cols, c, k] = kernel.shape as [number, number, number, number];
+    if (rows !== 3 || cols !== 3 || (c * k) % 4 !== 0) {
+      throw new Error(`Winograd: cannot transform a [${kernel.shape}] kernel`);
+    }
+    const outs = Array.from({ length: matricesOf(tile) }, () => b.makeOutput([c, k], "float32"));
+    kernels[tile].weights(offsetOf(b, kernel), c * k, ...outs.map((o) => offsetOf(b, o)));
+    return outs;
+  });
+
+  const dense = wasmKernel(DENSE, (inputs, b, attrs) => {
+    const { x, w, bias } = inputs as { x: tfjs.TensorInfo; w: tfjs.TensorInfo; bias: tfjs.TensorInfo };
+    const [n, inputsPerRow, units] = [x.shape[0] as number, w.shape[0] as number, w.shape[1] as number];
+    const out = b.makeOutput([n, units], "float32");
+    const relu = attrs.relu ? 1 : 0;
+    kernels.dense(
+      offsetOf(b, x),
+      n,
+      inputsPerRow,
+      offsetOf(b, w),
+      units,
+      offsetOf(b, bias),
+      offsetOf(b, out),
+      relu,
+    );
+    return out;
+  });
+
+  for (const config of [input, output, weights, dense]) tf.registerKernel(config);
 }
 
 /** A dense layer (x·W + b, then ReLU) by the streaming WASM kernel: no packed copy of W (see DenseKernel). */
