@@ -57,6 +57,10 @@ test("classifies the 18 shared photos on WASM like the Node reference, with aler
   const coldLoadMs = (await waitReady(page)) + 0;
   const before = await diagnostics(page);
   expect(before.tensors).toBeGreaterThan(0);
+  // On WASM the app runs VGG16 through the WASM runner, not the graph model (so the top-5s below test it).
+  await expect(page.getByRole("region", { name: "Diagnostics" })).toContainText(
+    "engine: WASM runner (Winograd convolutions, streaming dense layers)",
+  );
 
   const truncated = readFileSync(join(PHOTOS, "grace_hopper.jpg")).subarray(0, 2048);
   await page.getByLabel("Add images").setInputFiles([

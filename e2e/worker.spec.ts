@@ -153,6 +153,7 @@ test("loads cold from the network, then warm from Cache Storage with no request"
   expect(loaded.backend.name).toBe("wasm");
   expect(loaded.backend.threads).toBe(expectedThreads);
   expect(loaded.backend.simd).toBe(true);
+  expect(loaded.engine).toBe("wasm-runner");
   expect(loaded.backend.reason).toMatch(new RegExp(`^WASM, ${expectedThreads} threads?, SIMD: `));
   expect(loaded.backend.reason).toContain("WebGL is software (SwiftShader)");
 

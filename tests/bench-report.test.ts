@@ -16,6 +16,7 @@ import type { PageResult } from "../bench/harness/result";
 import {
   type BackendEntry,
   backendKey,
+  entryTitle,
   evaluateTargets,
   formatTable,
   mergePages,
@@ -38,6 +39,7 @@ function page(overrides: Partial<PageResult>): PageResult {
     requested_backend: "wasm",
     backend: "wasm",
     backend_reason: "WASM, 2 threads, SIMD (forced by ?backend=wasm)",
+    engine: "wasm-runner",
     threads: 2,
     simd: true,
     environment: null,
@@ -258,6 +260,10 @@ describe("merging the cold and the full page", () => {
     expect(entry.peak_rss_bytes).toBe(2_000_000_000);
     expect(entry.notes).toEqual(["full note", "cold note"]);
     expect(entry.error).toBeNull();
+    expect(entry.engine).toBe("wasm-runner");
+    expect(entryTitle("wasm", entry)).toBe(
+      "wasm — WASM, 2 threads, SIMD (forced by ?backend=wasm); engine wasm-runner",
+    );
   });
 
   it("keeps nulls for what no page measured and records the error", () => {

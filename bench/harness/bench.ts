@@ -272,6 +272,7 @@ async function run(params: BenchParams, rec: Recorder): Promise<void> {
       const { info, ms } = loaded;
       r.backend = info.backend.name;
       r.backend_reason = info.backend.reason;
+      r.engine = info.engine;
       r.threads = info.backend.threads;
       r.simd = info.backend.simd;
       if (info.backend.name !== params.backend) {
@@ -511,6 +512,7 @@ function finish(params: BenchParams | null, rec: Recorder): PageResult {
     requested_backend: params?.backend ?? "",
     backend: r.backend ?? null,
     backend_reason: r.backend_reason ?? null,
+    engine: r.engine ?? null,
     threads: r.threads ?? null,
     simd: r.simd ?? null,
     environment: r.environment ?? null,

@@ -57,6 +57,8 @@ export interface PageResult {
   /** The backend TF.js actually runs (what the app's worker reports). */
   readonly backend: string | null;
   readonly backend_reason: string | null;
+  /** What ran VGG16 in the app's worker: "wasm-runner" or "graph-model" (LoadedModel.engine). */
+  readonly engine: string | null;
   readonly threads: number | null;
   readonly simd: boolean | null;
   readonly environment: PageEnvironment | null;

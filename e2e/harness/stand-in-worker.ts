@@ -63,6 +63,7 @@ const api = {
     return {
       metadata: { ...metadata, synthetic: true },
       backend: { name: "wasm", reason: "stand-in worker for tests: no model runs", threads: 1, simd: true },
+      engine: "graph-model",
       fromCache: false,
       timings: { downloadMs: 0, uploadMs: 0, warmupMs: 0, totalMs: 0 },
     };

@@ -45,7 +45,7 @@ export function startRuntime(search: string): void {
     onModelRestored(model) {
       const loaded = useModelStatus.getState().loaded;
       if (loaded.phase !== "ready") return;
-      useDiagnostics.getState().setBackend(model.backend);
+      useDiagnostics.getState().setBackend(model.backend, model.engine);
       useModelStatus.setState({ loaded: { ...loaded, model } });
     },
   });
@@ -53,7 +53,7 @@ export function startRuntime(search: string): void {
   connectModelClient(client, {
     // Diagnostics show the model's memory by the time the status says "Ready".
     async beforeReady(model) {
-      useDiagnostics.getState().setBackend(model.backend);
+      useDiagnostics.getState().setBackend(model.backend, model.engine);
       await useDiagnostics.getState().refresh();
     },
     cachedModelJson,

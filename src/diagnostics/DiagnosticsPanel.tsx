@@ -1,5 +1,5 @@
 import { useId } from "react";
-import type { Capabilities } from "../vgg16/api";
+import type { Capabilities, Vgg16Engine } from "../vgg16/api";
 import { useDiagnostics } from "./store";
 
 const yesNo = (value: boolean | null | undefined): string =>
@@ -27,10 +27,16 @@ function CapabilityList({ capabilities: c }: { readonly capabilities: Capabiliti
   );
 }
 
+const ENGINE_NAMES: Record<Vgg16Engine, string> = {
+  "wasm-runner": "WASM runner (Winograd convolutions, streaming dense layers)",
+  "graph-model": "TF.js graph model",
+};
+
 /** The "Diagnostics" region: backend, threads, SIMD, and TF.js memory after every load and job. */
 export function DiagnosticsPanel() {
   const headingId = useId();
   const backend = useDiagnostics((s) => s.backend);
+  const engine = useDiagnostics((s) => s.engine);
   const memory = useDiagnostics((s) => s.memory);
   const capabilities = useDiagnostics((s) => s.capabilities);
   const updatedAt = useDiagnostics((s) => s.updatedAt);
@@ -44,6 +50,7 @@ export function DiagnosticsPanel() {
         <li>backend: {backend?.name ?? memory?.backend ?? "none"}</li>
         <li className="diag__wide">reason: {backend?.reason || "–"}</li>
         <li>threads: {backend?.threads ?? "n/a"}</li>
+        <li className="diag__wide">engine: {engine ? ENGINE_NAMES[engine] : "–"}</li>
         <li>SIMD: {yesNo(backend?.simd)}</li>
         <li>tensors: {memory ? memory.numTensors : "–"}</li>
         <li>bytes: {memory ? memory.numBytes : "–"}</li>

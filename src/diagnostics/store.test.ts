@@ -15,10 +15,26 @@ const caps: Capabilities = {
 
 afterEach(() => {
   connectDiagnosticsClient(null);
-  useDiagnostics.setState({ capabilities: null, memory: null, updatedAt: null, error: null, backend: null });
+  useDiagnostics.setState({
+    capabilities: null,
+    memory: null,
+    updatedAt: null,
+    error: null,
+    backend: null,
+    engine: null,
+  });
 });
 
 describe("diagnostics store", () => {
+  it("keeps the backend and the engine the model runs on, and forgets both with the model", () => {
+    const backend = { name: "wasm", reason: "WASM, 2 threads, SIMD", threads: 2, simd: true } as const;
+    useDiagnostics.getState().setBackend(backend, "wasm-runner");
+    expect(useDiagnostics.getState().backend).toEqual(backend);
+    expect(useDiagnostics.getState().engine).toBe("wasm-runner");
+    useDiagnostics.getState().setBackend(null);
+    expect(useDiagnostics.getState().engine).toBeNull();
+  });
+
   it("reads capabilities once and memory on demand", async () => {
     let memoryReads = 0;
     let capabilityReads = 0;

@@ -5,16 +5,17 @@
  */
 import { create } from "zustand";
 import { errorMessage, type Vgg16Port } from "../app/client-port";
-import type { BackendInfo, Capabilities, MemoryInfo } from "../vgg16/api";
+import type { BackendInfo, Capabilities, MemoryInfo, Vgg16Engine } from "../vgg16/api";
 
 interface DiagnosticsStore {
   readonly capabilities: Capabilities | null;
   readonly backend: BackendInfo | null;
+  readonly engine: Vgg16Engine | null;
   readonly memory: MemoryInfo | null;
   /** Date.now() of the last memory reading. */
   readonly updatedAt: number | null;
   readonly error: string | null;
-  setBackend(backend: BackendInfo | null): void;
+  setBackend(backend: BackendInfo | null, engine?: Vgg16Engine | null): void;
   /** Reads capabilities once (they do not change while the page lives). */
   loadCapabilities(): Promise<void>;
   /** Reads tensor count and bytes now. */
@@ -32,12 +33,13 @@ let reading: Promise<void> | null = null;
 export const useDiagnostics = create<DiagnosticsStore>()((set, get) => ({
   capabilities: null,
   backend: null,
+  engine: null,
   memory: null,
   updatedAt: null,
   error: null,
 
-  setBackend(backend) {
-    set({ backend });
+  setBackend(backend, engine = null) {
+    set({ backend, engine });
   },
 
   async loadCapabilities() {

@@ -36,6 +36,7 @@ const loaded = (backend: LoadOptions["backend"]): LoadedModel => ({
     threads: 2,
     simd: true,
   },
+  engine: "graph-model",
   fromCache: false,
   timings: { downloadMs: 1, uploadMs: 1, warmupMs: 1, totalMs: 3 },
 });

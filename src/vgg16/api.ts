@@ -111,9 +111,17 @@ export interface BackendLostMessage {
   readonly message: string;
 }
 
+/**
+ * What runs VGG16 in the worker: on WASM with SIMD the runner of
+ * src/vgg16/wasm-runner/ (Winograd convolutions, streaming dense layers);
+ * elsewhere TF.js' GraphModel.
+ */
+export type Vgg16Engine = "wasm-runner" | "graph-model";
+
 export interface LoadedModel {
   readonly metadata: Vgg16Metadata;
   readonly backend: BackendInfo;
+  readonly engine: Vgg16Engine;
   readonly fromCache: boolean;
   readonly timings: {
     readonly downloadMs: number;

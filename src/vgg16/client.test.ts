@@ -22,6 +22,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 const LOADED: LoadedModel = {
   metadata: { modelId: "fake" } as LoadedModel["metadata"],
   backend: { name: "wasm", reason: "WASM, 2 threads, SIMD", threads: 2, simd: true },
+  engine: "wasm-runner",
   fromCache: false,
   timings: { downloadMs: 1, uploadMs: 1, warmupMs: 1, totalMs: 3 },
 };

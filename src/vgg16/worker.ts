@@ -161,6 +161,7 @@ async function uploadAndWarm(
   const info: LoadedModel = {
     metadata: files.metadata,
     backend: activeBackend() ?? backend,
+    engine: model instanceof tf.GraphModel ? "graph-model" : "wasm-runner",
     fromCache: files.fromCache,
     timings: {
       downloadMs: files.downloadMs,

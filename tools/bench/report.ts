@@ -32,6 +32,7 @@ export interface BackendEntry {
   readonly threads: number | null;
   readonly simd: boolean | null;
   readonly backend_reason: string | null;
+  readonly engine: string | null;
   readonly webgpu_adapter: unknown;
   readonly webgl_renderer: string | null;
   readonly load_ms: { readonly cold: number | null; readonly warm: number | null };
@@ -135,6 +136,7 @@ export function mergePages(
     threads: first((p) => p.threads),
     simd: first((p) => p.simd),
     backend_reason: first((p) => p.backend_reason),
+    engine: first((p) => p.engine),
     webgpu_adapter: env?.webgpu_adapter ?? null,
     webgl_renderer: env?.webgl_renderer ?? null,
     load_ms: { cold: first((p) => p.load_ms.cold), warm: first((p) => p.load_ms.warm) },
@@ -516,9 +518,10 @@ export function formatTable(rows: readonly TableRow[]): string {
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
 
-/** A title line for one backend entry, e.g. "wasm — WASM, 2 threads, SIMD: no WebGPU adapter". */
+/** A title line for one backend entry, e.g. "wasm — WASM, 2 threads, SIMD: no WebGPU adapter; engine wasm-runner". */
 export function entryTitle(key: string, entry: BackendEntry): string {
-  return `${key} — ${entry.backend_reason ?? entry.backend}${entry.error ? ` (ERROR: ${entry.error})` : ""}`;
+  const engine = entry.engine ? `; engine ${entry.engine}` : "";
+  return `${key} — ${entry.backend_reason ?? entry.backend}${engine}${entry.error ? ` (ERROR: ${entry.error})` : ""}`;
 }
 
 /** Counts of targets met / not met / not measured. */
