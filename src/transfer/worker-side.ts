@@ -24,7 +24,7 @@ import type { LayersModel } from "@tensorflow/tfjs";
 import * as tf from "@tensorflow/tfjs";
 import type { Vgg16Metadata } from "../model/metadata";
 import { callbackSink } from "../vgg16/callback-sink";
-import { type DecodedInput, decodeForVgg16, releaseDecodeCanvas } from "../vgg16/decode-image";
+import { type DecodedInput, decodeAllForVgg16, releaseDecodeCanvas } from "../vgg16/decode-image";
 import { errorMessage, Vgg16Error } from "../vgg16/errors";
 import { INPUT_ELEMENTS, INPUT_SIZE, outputName, type Vgg16Runnable } from "../vgg16/graph";
 import type {
@@ -349,15 +349,23 @@ export function createTransferApi(deps: TransferDeps): TransferWorkerApi {
         const toCompute: number[] = [];
         const decoded = new Map<number, DecodedInput>();
         const inBatch = new Set<string>();
-        for (const [i, image] of batch.entries()) {
+        const toDecode: number[] = [];
+        for (const i of batch.keys()) {
           const hash = hashes[i];
           if (typeof hash !== "string" || found.has(hash)) continue;
           if (inBatch.has(hash)) continue; // the same bytes twice in one batch: compute once
           inBatch.add(hash);
-          const d = await decodeForVgg16(image.blob, preprocessing);
+          toDecode.push(i);
+        }
+        const decodedList = await decodeAllForVgg16(
+          toDecode.map((i) => (batch[i] as LessonImage).blob),
+          preprocessing,
+        );
+        toDecode.forEach((i, k) => {
+          const d = decodedList[k] as DecodedInput;
           decoded.set(i, d);
           if (d.ok) toCompute.push(i);
-        }
+        });
         const features = await computeFeatures(
           toCompute.map((i) => (decoded.get(i) as DecodedInput & { ok: true }).input),
         );
@@ -566,8 +574,10 @@ export function createTransferApi(deps: TransferDeps): TransferWorkerApi {
     try {
       for (let start = 0; start < images.length; start += DEFAULT_BATCH_SIZE) {
         const batch = images.slice(start, start + DEFAULT_BATCH_SIZE);
-        const decoded: DecodedInput[] = [];
-        for (const image of batch) decoded.push(await decodeForVgg16(image.blob, preprocessing));
+        const decoded = await decodeAllForVgg16(
+          batch.map((image) => image.blob),
+          preprocessing,
+        );
         const inputs = decoded.flatMap((d) => (d.ok ? [d.input] : []));
         const features = await computeFeatures(inputs);
         let probs: Float32Array = new Float32Array(0);

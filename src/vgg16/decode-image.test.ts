@@ -1,6 +1,7 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   checkDimensions,
+  decodeAllForVgg16,
   MAX_BLOB_BYTES,
   MAX_PIXELS,
   precheckBlob,
@@ -45,5 +46,40 @@ describe("decode limits", () => {
     expect(undecodableMessage(bytes(0xff, 0xd8, 0xff, 0xe0), bytes(0xff, 0xd9), "x")).toMatch(
       /the JPEG file is damaged/,
     );
+  });
+});
+
+describe("decoding a batch", () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+
+  it("decodes at most 4 files at once and returns the results in input order", async () => {
+    let running = 0;
+    let most = 0;
+    // A decoder that takes a while and then fails: the error names which file it was.
+    vi.stubGlobal("createImageBitmap", async (blob: Blob) => {
+      running++;
+      most = Math.max(most, running);
+      await new Promise((resolve) => setTimeout(resolve, 5 + (blob.size % 3) * 5));
+      running--;
+      throw new Error(`cannot decode file of ${blob.size} bytes`);
+    });
+    // Three kinds of file, told apart by their messages: text, empty, the start of a JPEG.
+    const kinds = ["text", "empty", "jpeg", "text", "jpeg", "jpeg", "text"] as const;
+    const bytes = { text: [0x68, 0x69, 0x21, 0x0a], empty: [], jpeg: [0xff, 0xd8, 0xff, 0xe0, 0, 0x10] };
+    const blobs = kinds.map((kind) => new Blob([Uint8Array.from(bytes[kind])]));
+    const results = await decodeAllForVgg16(blobs, "stretch");
+    expect(most).toBe(4); // 6 files reach the decoder
+    const expected = {
+      text: /^this is not an image/,
+      empty: /^the file is empty \(0 bytes\)$/,
+      jpeg: /JPEG/,
+    };
+    kinds.forEach((kind, i) => {
+      const r = results[i];
+      expect(r?.ok).toBe(false);
+      expect(r?.ok === false ? r.error : "").toMatch(expected[kind]);
+    });
   });
 });

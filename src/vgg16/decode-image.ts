@@ -119,6 +119,30 @@ export function releaseDecodeCanvas(): void {
   }
 }
 
+/**
+ * decodeForVgg16 over several files, `concurrency` at a time, results in
+ * input order. Chromium decodes each file on its own threads while this one
+ * waits, so a batch decodes in about half the time on two cores. Safe with
+ * the shared canvas: each call uses it only in the synchronous stretch after
+ * its bitmap arrives (draw, read, preprocess), which no other call can enter.
+ */
+export async function decodeAllForVgg16(
+  blobs: readonly Blob[],
+  resize: ResizeMode,
+  concurrency = 4,
+): Promise<DecodedInput[]> {
+  const results: DecodedInput[] = new Array(blobs.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < blobs.length) {
+      const i = next++;
+      results[i] = await decodeForVgg16(blobs[i] as Blob, resize);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, blobs.length) }, lane));
+  return results;
+}
+
 export async function decodeForVgg16(blob: Blob, resize: ResizeMode): Promise<DecodedInput> {
   const started = performance.now();
   const refused = precheckBlob(blob.size);

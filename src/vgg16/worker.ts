@@ -30,7 +30,7 @@ import { activeBackend, initBackend } from "./backends";
 import { callbackSink } from "./callback-sink";
 import { measureCapabilities } from "./capabilities";
 import { convertH5File } from "./convert-file";
-import { type DecodedInput, decodeForVgg16, releaseDecodeCanvas } from "./decode-image";
+import { type DecodedInput, decodeAllForVgg16, releaseDecodeCanvas } from "./decode-image";
 import { errorMessage, installErrorTransfer, Vgg16Error } from "./errors";
 import { buildVgg16Model, outputName, predictBatch, type Vgg16Runnable, warmUp } from "./graph";
 import { isLocalModelUrl, localModelUrl, matchShards, modelFileSet, storeLocalModel } from "./local-files";
@@ -370,8 +370,10 @@ async function classify(
     for (let start = 0; start < images.length; start += batchSize) {
       if (cancelled.has(jobId)) break;
       const batch = images.slice(start, start + batchSize);
-      const decoded: DecodedInput[] = [];
-      for (const image of batch) decoded.push(await decodeForVgg16(image.blob, resize));
+      const decoded = await decodeAllForVgg16(
+        batch.map((image) => image.blob),
+        resize,
+      );
 
       const inputs = decoded.flatMap((d) => (d.ok ? [d.input] : []));
       const inferStart = performance.now();
