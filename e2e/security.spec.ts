@@ -10,7 +10,7 @@
  *    a model file (/models/…), and none names a user's file. The same session
  *    runs under the Content-Security-Policy with no violation, on the page or
  *    in the worker, and the policy is shown to bite: an injected inline script
- *    does not run, and eval() in the worker throws.
+ *    does not run, and a fetch from the worker to a plain-http host is refused.
  * 2. File names and class (folder) names are rendered as text: a PNG named
  *    `<img src=x onerror=…>.png` and a class folder named `<img src=y onerror=…>`
  *    appear

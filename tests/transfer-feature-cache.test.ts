@@ -1,6 +1,7 @@
 import "fake-indexeddb/auto";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { type FeatureKey, hashBytes, openFeatureCache } from "../src/transfer/feature-cache";
+import { sha256Hex } from "../src/model/sha256";
+import { type FeatureKey, openFeatureCache } from "../src/transfer/feature-cache";
 
 const SIZE = 25088;
 const features = (fill: number) => new Float32Array(SIZE).fill(fill);
@@ -9,13 +10,13 @@ const freshName = () => `test-features-${++dbCounter}`;
 
 afterEach(() => vi.restoreAllMocks());
 
-describe("hashBytes", () => {
+describe("sha256Hex", () => {
   it("is SHA-256 hex of the bytes", async () => {
-    expect(await hashBytes(new TextEncoder().encode("abc"))).toBe(
+    expect(await sha256Hex(new TextEncoder().encode("abc"))).toBe(
       "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
     );
-    expect(await hashBytes(new Uint8Array([1, 2, 3]).buffer)).toBe(
-      await hashBytes(new Uint8Array([1, 2, 3])),
+    expect(await sha256Hex(new Uint8Array([1, 2, 3]).buffer)).toBe(
+      await sha256Hex(new Uint8Array([1, 2, 3])),
     );
   });
 });
@@ -27,7 +28,7 @@ describe("feature cache", () => {
     const image = new Uint8Array([255, 216, 255, 0, 1, 2]);
     const key: FeatureKey = {
       modelId: "vgg16-f32",
-      contentHash: await hashBytes(image),
+      contentHash: await sha256Hex(image),
       preprocessing: "stretch",
     };
     expect(await cache.get(key)).toBeUndefined();
@@ -35,7 +36,7 @@ describe("feature cache", () => {
     stored[SIZE - 1] = 7.5;
     expect(await cache.put(key, stored)).toEqual({ stored: true });
 
-    const again = await cache.get({ ...key, contentHash: await hashBytes(image.slice()) });
+    const again = await cache.get({ ...key, contentHash: await sha256Hex(image.slice()) });
     expect(again).toBeInstanceOf(Float32Array);
     expect(again?.length).toBe(SIZE);
     expect(again?.[0]).toBe(0.25);
@@ -44,7 +45,7 @@ describe("feature cache", () => {
 
     const edited = image.slice();
     edited[5] = 3;
-    expect(await cache.has({ ...key, contentHash: await hashBytes(edited) })).toBe(false);
+    expect(await cache.has({ ...key, contentHash: await sha256Hex(edited) })).toBe(false);
     expect(await cache.has({ ...key, modelId: "vgg16-int8" })).toBe(false);
     expect(await cache.has({ ...key, preprocessing: "center-crop" })).toBe(false);
     expect(await cache.getMany([key, { ...key, preprocessing: "center-crop" }])).toEqual([again, undefined]);

@@ -19,7 +19,8 @@ import {
   trainHead,
 } from "../src/transfer/head";
 import { mulberry32 } from "../src/transfer/random";
-import { rmspropInPlace, rmspropKernel, rmspropModule, wasmInternals } from "../src/transfer/wasm-kernels";
+import { rmspropInPlace, rmspropKernel, rmspropModule } from "../src/transfer/wasm-kernels";
+import { wasmInternals } from "../src/wasm/tfjs-heap";
 import { tfWasm } from "./helpers/tf-node";
 
 let tf: typeof tfjs;

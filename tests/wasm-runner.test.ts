@@ -10,7 +10,6 @@ import { buildMetadata } from "../src/model/convert";
 import { buildVgg16GraphModel } from "../src/model/graph-model";
 import { createRandom } from "../src/model/random";
 import { syntheticVgg16Weights } from "../src/model/synthetic";
-import { wasmInternals } from "../src/transfer/wasm-kernels";
 import { TRANSFORMS, winogradKernels, winogradModule } from "../src/vgg16/wasm-runner/kernels";
 import {
   denseLayer,
@@ -21,6 +20,7 @@ import {
   winogradVgg16,
   winogradWeights,
 } from "../src/vgg16/wasm-runner/runner";
+import { wasmInternals } from "../src/wasm/tfjs-heap";
 import { tfWasm } from "./helpers/tf-node";
 
 let tf: typeof tfType;

@@ -1,7 +1,7 @@
 /**
  * A stand-in for the VGG16 worker, for e2e tests that need many classifications but not VGG16 itself
  * (e2e/many-images.spec.ts: 1,000 images would take ~15 minutes of real inference). It serves the same
- * Comlink API (Vgg16WorkerApi) and really decodes every image with the app's decodeForVgg16 (so decoding
+ * Comlink API (Vgg16WorkerApi) and really decodes every image with the app's decodeAllForVgg16 (so decoding
  * stays realistic, off the main thread), then returns a deterministic fake top-5 computed from the
  * decoded pixels, labelled "stand-in" and marked synthetic. Bundled at test time with esbuild and served in
  * place of the real worker's script by page.route(): the production build has no test hook for it.
@@ -19,7 +19,7 @@ import type {
   MemoryInfo,
 } from "../../src/vgg16/api";
 import { callbackSink } from "../../src/vgg16/callback-sink";
-import { decodeForVgg16, releaseDecodeCanvas } from "../../src/vgg16/decode-image";
+import { type DecodedInput, decodeAllForVgg16, releaseDecodeCanvas } from "../../src/vgg16/decode-image";
 import { parseModelJson } from "../../src/vgg16/model-files";
 
 const BATCH = 4;
@@ -76,8 +76,14 @@ const api = {
     const sink = callbackSink(onResult);
     try {
       for (let start = 0; start < images.length && !cancelled.has(options.jobId); start += BATCH) {
-        for (const image of images.slice(start, start + BATCH)) {
-          const d = await decodeForVgg16(image.blob, options.resize ?? "stretch");
+        const batch = images.slice(start, start + BATCH);
+        // As the real worker decodes a batch (src/vgg16/worker.ts).
+        const decoded = await decodeAllForVgg16(
+          batch.map((image) => image.blob),
+          options.resize ?? "stretch",
+        );
+        for (const [i, image] of batch.entries()) {
+          const d = decoded[i] as DecodedInput;
           sink.send(
             d.ok
               ? {

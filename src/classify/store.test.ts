@@ -169,6 +169,22 @@ describe("classify store", () => {
     expect(statuses().filter((s) => s.endsWith(":done"))).toHaveLength(25);
   });
 
+  it("Stop also holds the files of a big drop not yet added: they arrive stopped, and Resume sends them", async () => {
+    const t = setup();
+    useClassify.getState().addFiles(Array.from({ length: 100 }, (_, i) => ({ file: file(`s${i}.png`) })));
+    expect(t.calls).toHaveLength(1); // the first 25
+    useClassify.getState().stop();
+    t.calls[0]?.resolve();
+    await vi.waitFor(() => expect(useClassify.getState().order).toHaveLength(100));
+    await settle();
+    expect(t.calls).toHaveLength(1);
+    expect(statuses().filter((s) => !s.endsWith(":stopped"))).toEqual([]);
+    useClassify.getState().resume();
+    await settle();
+    expect(t.calls).toHaveLength(2);
+    expect(t.calls[1]?.images).toHaveLength(50);
+  });
+
   it("clear drops files of a big drop not yet added", async () => {
     setup(null);
     useClassify.getState().addFiles(Array.from({ length: 300 }, (_, i) => ({ file: file(`q${i}.png`) })));

@@ -131,7 +131,6 @@ async function prepare(image: ImageInput): Promise<ImageInput> {
 }
 
 export const useClassify = create<ClassifyStore>()((set, get) => {
-  /** Ends the running job now in the UI; the worker's promise settles later. */
   /**
    * Results arrive one message each; applying them together (one store update, so one React render and
    * one layout, per turn of the event loop) keeps a 1,000-image job from re-rendering 1,000 times.
@@ -157,6 +156,8 @@ export const useClassify = create<ClassifyStore>()((set, get) => {
    */
   let pendingAdds: Array<{ readonly file: Blob & { readonly name?: string }; readonly path?: string }> = [];
   let drainTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Stop was pressed while a drop was still being added: the rest of it arrives stopped, not waiting. */
+  let holdAdds = false;
   function drainAdds(): void {
     drainTimer = null;
     const create = deps?.createThumbnail ?? defaultThumbnail;
@@ -165,11 +166,17 @@ export const useClassify = create<ClassifyStore>()((set, get) => {
       const name = nameOf(file, path);
       return { id: `img-${n}`, name, path: path || name, blob: file, thumbnailUrl: create(file) };
     });
-    if (added.length > 0) set((s) => addItems(slice(s), added));
+    if (added.length > 0) {
+      set((s) => {
+        const next = addItems(slice(s), added);
+        return holdAdds ? stopQueued(next) : next;
+      });
+    }
     get().pump();
     if (pendingAdds.length > 0) drainTimer ??= setTimeout(drainAdds, 0);
   }
 
+  /** Ends the running job now in the UI; the worker's promise settles later. */
   function endRunning(end: JobEnd): void {
     flushResults();
     if (!running) return;
@@ -189,6 +196,7 @@ export const useClassify = create<ClassifyStore>()((set, get) => {
       set({
         lastAdd: { added: files.length, skipped: report.skipped ?? 0, problems: report.problems ?? [] },
       });
+      holdAdds = false;
       pendingAdds.push(...files);
       // The first ADD_CHUNK at once (a small drop is added in this turn); more in later turns, in order.
       drainAdds();
@@ -259,9 +267,11 @@ export const useClassify = create<ClassifyStore>()((set, get) => {
         set((s) => stopJob(slice(s), job.jobId));
       }
       set((s) => stopQueued(slice(s)));
+      holdAdds = pendingAdds.length > 0;
     },
 
     resume() {
+      holdAdds = false;
       set((s) => requeueStopped(slice(s)));
       get().pump();
     },

@@ -8,6 +8,7 @@ import { vgg16ManifestProblems } from "../model/manifest-check";
 import { readVgg16Metadata, type Vgg16Metadata } from "../model/metadata";
 import { isQuantization } from "../model/quantize";
 import { KERAS_PARAM_COUNTS } from "../model/vgg16-spec";
+import { MODEL_REQUEST_INIT } from "../vgg16/model-files";
 
 /** Where `npm run weights` models are served (see tools/vite-serve-models.ts). */
 export const DEFAULT_MODEL_PATH = "models/vgg16/model.json";
@@ -187,13 +188,12 @@ export async function fetchModelInfo(
   const doFetch = options.fetch ?? fetch;
   let response: Response;
   try {
-    // CORS without credentials, as the worker fetches models (src/vgg16/model-files.ts, MODEL_REQUEST_INIT):
-    // a `?model=` URL on another host never gets the user's cookies for it.
+    // CORS without credentials, as the worker fetches models: a `?model=` URL on another host never gets
+    // the user's cookies for it.
     response = await doFetch(url, {
       signal: options.signal,
       headers: { Accept: "application/json" },
-      mode: "cors",
-      credentials: "omit",
+      ...MODEL_REQUEST_INIT,
     });
   } catch (error) {
     if (options.signal?.aborted) throw error;

@@ -267,8 +267,9 @@ export const useFeatures = create<FeaturesStore>()((set, get) => ({
       if (isAbort(error, controller.signal)) set({ phase: "cancelled" });
       else set({ phase: "error", error: errorMessage(error) });
     } finally {
-      // Also after a cancel: what was extracted stays usable after a reload.
-      void saveHashes(get().hashes);
+      // Also after a cancel: what was extracted stays usable after a reload (through the one coalescing
+      // writer, so no second write races it).
+      saveHashesSoon();
       if (extractController === controller) extractController = null;
       void get().refreshCache();
     }

@@ -35,15 +35,9 @@
  * continuing, model.fit, saving and compileHead's reset all behave as before.
  */
 import type * as tfjs from "@tensorflow/tfjs";
+import { type WasmInternals, wasmInternals } from "../wasm/tfjs-heap";
 import type { HeadConfig, OptimizerName } from "./head";
-import {
-  copyRows,
-  type RmspropKernel,
-  rmspropInPlace,
-  rmspropKernel,
-  type WasmInternals,
-  wasmInternals,
-} from "./wasm-kernels";
+import { copyRows, type RmspropKernel, rmspropInPlace, rmspropKernel } from "./wasm-kernels";
 
 type TF = typeof tfjs;
 type Tensor = tfjs.Tensor;

@@ -17,7 +17,7 @@ export type Preprocessing = "stretch" | "center-crop";
 
 export interface FeatureKey {
   modelId: string;
-  /** hashBytes() of the image file's bytes. */
+  /** sha256Hex() of the image file's bytes (src/model/sha256.ts). */
   contentHash: string;
   preprocessing: Preprocessing;
 }
@@ -62,16 +62,6 @@ export interface FeatureCache {
   sizeBytes(): Promise<number>;
   clear(): Promise<void>;
   close(): void;
-}
-
-/** SHA-256 of a file's bytes as lowercase hex: the content part of the key. */
-export async function hashBytes(bytes: ArrayBuffer | ArrayBufferView): Promise<string> {
-  const view =
-    bytes instanceof ArrayBuffer
-      ? new Uint8Array(bytes)
-      : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const digest = await globalThis.crypto.subtle.digest("SHA-256", view as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function storeKey(key: FeatureKey): StoreKey {

@@ -9,9 +9,9 @@
  *   ops, each a full pass over 25 MB (~130 ms). `rmspropInPlace` does the
  *   same float32 operations, in the same order, in one SIMD pass (~15 ms).
  *
- * Both read TF.js WASM backend internals (the tensor's offset in the module's
- * heap and its WebAssembly.Memory). They are feature-detected: when anything
- * is missing, `wasmInternals` returns null and the caller uses plain tf ops.
+ * Both read TF.js WASM backend internals (src/wasm/tfjs-heap.ts): when
+ * anything is missing, `wasmInternals` returns null and the caller uses plain
+ * tf ops.
  */
 import type * as tfjs from "@tensorflow/tfjs";
 import {
@@ -28,50 +28,7 @@ import {
   wasmModule,
   whileLess,
 } from "../wasm/encoder";
-
-type TF = typeof tfjs;
-
-interface WasmModuleLike {
-  HEAPU8: Uint8Array;
-  /** The threaded build's (shared) memory. */
-  wasmMemory?: WebAssembly.Memory;
-  /** The single-threaded build exports its memory. */
-  asm?: { memory?: WebAssembly.Memory };
-}
-
-interface WasmBackendLike {
-  wasm?: WasmModuleLike;
-  dataIdMap?: { get(dataId: object): { memoryOffset?: number | null } | undefined };
-}
-
-export interface WasmInternals {
-  /** Byte offset of a float32 tensor's data in the WASM heap. */
-  offsetOf(t: tfjs.Tensor): number;
-  /** A view of the current heap (re-made on each call: the heap's buffer changes when memory grows). */
-  heapF32(): Float32Array;
-  memory: WebAssembly.Memory;
-}
-
-/** Access to the active WASM backend's heap, or null on any other backend (or an unexpected build). */
-export function wasmInternals(tf: TF): WasmInternals | null {
-  if (tf.getBackend() !== "wasm") return null;
-  const backend = tf.backend() as unknown as WasmBackendLike;
-  const module = backend.wasm;
-  const dataIdMap = backend.dataIdMap;
-  const memory = module?.wasmMemory ?? module?.asm?.memory;
-  if (!module || !dataIdMap || !(memory instanceof WebAssembly.Memory)) return null;
-  return {
-    offsetOf(t) {
-      const offset = dataIdMap.get(t.dataId)?.memoryOffset;
-      if (typeof offset !== "number" || t.dtype !== "float32") {
-        throw new Error("tensor has no float32 data in the WASM heap");
-      }
-      return offset;
-    },
-    heapF32: () => new Float32Array(module.HEAPU8.buffer),
-    memory,
-  };
-}
+import type { WasmInternals } from "../wasm/tfjs-heap";
 
 /**
  * Copies rows of a [N, F] float32 tensor into `out` (rows.length × F floats).

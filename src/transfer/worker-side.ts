@@ -23,6 +23,7 @@
 import type { LayersModel } from "@tensorflow/tfjs";
 import * as tf from "@tensorflow/tfjs";
 import type { Vgg16Metadata } from "../model/metadata";
+import { sha256Hex } from "../model/sha256";
 import { callbackSink } from "../vgg16/callback-sink";
 import { type DecodedInput, decodeAllForVgg16, releaseDecodeCanvas } from "../vgg16/decode-image";
 import { errorMessage, Vgg16Error } from "../vgg16/errors";
@@ -43,13 +44,7 @@ import type {
   TransferWorkerApi,
   TryResult,
 } from "./api";
-import {
-  type FeatureCache,
-  type FeatureKey,
-  hashBytes,
-  openFeatureCache,
-  type Preprocessing,
-} from "./feature-cache";
+import { type FeatureCache, type FeatureKey, openFeatureCache, type Preprocessing } from "./feature-cache";
 import {
   buildHead,
   compileHead,
@@ -334,7 +329,7 @@ export function createTransferApi(deps: TransferDeps): TransferWorkerApi {
         const hashes: (string | { error: string })[] = [];
         for (const image of batch) {
           try {
-            hashes.push(await hashBytes(await image.blob.arrayBuffer()));
+            hashes.push(await sha256Hex(await image.blob.arrayBuffer()));
           } catch (error) {
             hashes.push({ error: `the file could not be read (${errorMessage(error)})` });
           }

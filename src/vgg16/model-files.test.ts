@@ -1,5 +1,6 @@
 import type { io } from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
+import { sha256Hex } from "../model/sha256";
 import type { LoadEvent } from "./api";
 import { isVgg16Error } from "./errors";
 import {
@@ -8,7 +9,6 @@ import {
   MODEL_CACHE_NAME,
   manifestTotalBytes,
   STANDARD_SHARD_BYTES,
-  sha256Hex,
   shardCacheKey,
   shardUrls,
   storedBytesPerElement,
@@ -332,6 +332,8 @@ describe("shard checks", () => {
       10,
     ]);
     expect(expectedShards({} as never, 78, 3).map((e) => e.bytes)).toEqual([null, null, null]);
+    // Two groups (1 MiB, then 4 MiB): each has its own remainder shard, so no size is guessed.
+    expect(expectedShards({} as never, 5 * 1024 * 1024, 2, 2).map((e) => e.bytes)).toEqual([null, null]);
   });
 
   it("refuses an altered shard from the network, naming it, and stores nothing of it", async () => {

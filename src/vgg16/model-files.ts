@@ -26,6 +26,7 @@
 import type { io } from "@tensorflow/tfjs";
 import { vgg16ManifestProblems } from "../model/manifest-check";
 import { readVgg16Metadata, type Vgg16Metadata } from "../model/metadata";
+import { sha256Hex } from "../model/sha256";
 import type { LoadEvent } from "./api";
 import { errorMessage, Vgg16Error } from "./errors";
 
@@ -72,13 +73,16 @@ export interface ShardExpectation {
 }
 
 /**
- * Per shard, what it must be: the metadata's digests when it has one per shard; else, when the manifest's
- * total fits the standard layout (4 MiB shards, the remainder in the last), those sizes; else nothing known.
+ * Per shard, what it must be: the metadata's digests when it has one per shard; else, for a manifest of one
+ * group whose total fits the standard layout (4 MiB shards, the remainder in the last), those sizes; else
+ * nothing known (each group of a multi-group manifest has its own remainder shard, so its layout is not
+ * the standard one; the total byte count is still checked after the load).
  */
 export function expectedShards(
   metadata: Vgg16Metadata,
   totalBytes: number,
   count: number,
+  groups = 1,
 ): ShardExpectation[] {
   const digests: unknown = metadata.shards;
   if (Array.isArray(digests) && digests.length === count) {
@@ -89,17 +93,11 @@ export function expectedShards(
     }));
   }
   const size = STANDARD_SHARD_BYTES;
-  const fits = count > 0 && Math.ceil(totalBytes / size) === count;
+  const fits = groups === 1 && count > 0 && Math.ceil(totalBytes / size) === count;
   return Array.from({ length: count }, (_, i) => ({
     bytes: fits ? (i < count - 1 ? size : totalBytes - (count - 1) * size) : null,
     sha256: null,
   }));
-}
-
-/** SHA-256 of bytes as lowercase hex (WebCrypto: native in browsers, workers and Node 20). */
-export async function sha256Hex(buffer: ArrayBuffer): Promise<string> {
-  const digest = await globalThis.crypto.subtle.digest("SHA-256", buffer);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** What is wrong with a shard's bytes, in words ("has 10 bytes, model.json says 32"), or null when it is right. */
@@ -319,7 +317,7 @@ export async function fetchModelFiles(modelUrl: string, options: FetchModelOptio
     throw new Vgg16Error("model-invalid", `${url}: ${errorMessage(error)}`, { url, cause: error });
   }
   const shards = shardUrls(url, manifest);
-  const expected = expectedShards(metadata, totalBytes, shards.length);
+  const expected = expectedShards(metadata, totalBytes, shards.length, manifest.length);
   /** Indices of the shards that were damaged in the cache and downloaded again. */
   const repaired: number[] = [];
 

@@ -1,21 +1,23 @@
 /**
  * VGG16's forward pass on TF.js' WASM backend with the 3×3 convolutions as
- * Winograd F(2×2, 3×3) (see kernels.ts): per layer one input-transform pass,
- * 16 XNNPACK matrix products (on every thread, weights packed once), one
- * output-transform pass that adds the bias, applies ReLU and, before a pool
- * layer, max-pools. Layers hand each other zero-padded activations, so no
- * separate pad, pool or reshuffle pass runs between them.
+ * Winograd F(4×4, 3×3) (blocks 1–4) or F(2×2, 3×3) (block 5; see
+ * kernels.ts): per layer one input-transform pass, 36 (or 16) XNNPACK matrix
+ * products (on every thread, weights packed once), one output-transform pass
+ * that adds the bias, applies ReLU and, before a pool layer, max-pools.
+ * Layers hand each other zero-padded activations, so no separate pad, pool
+ * or reshuffle pass runs between them. fc1–fc3 run in the streaming dense
+ * kernel (no packed copy of their 494 MB).
  *
  * It takes over a GraphModel: it runs its bias and dense weight tensors and
- * replaces the 12 transformed conv kernels by U (16/9 of their size: the
- * full model's weights grow from 553 to 599 MB), freeing the originals, so
+ * replaces 12 conv kernels by their transforms U (172 MB instead of 59 MB:
+ * the model's tensors grow from 553 to 667 MB), freeing the originals, so
  * the GraphModel itself must not run afterwards. Results equal tf.conv2d's
  * within float32 rounding (the sums are taken in another order);
- * tests/winograd.test.ts checks both.
+ * tests/wasm-runner.test.ts checks both.
  */
 import type * as tfjs from "@tensorflow/tfjs";
 import { CONV_BASE_LAYERS, type ConvLayer, FEATURE_UNITS, TOP_LAYERS } from "../../model/vgg16-spec";
-import { wasmInternals } from "../../transfer/wasm-kernels";
+import { heapOffset, type WasmBackendLike, wasmInternals } from "../../wasm/tfjs-heap";
 import { type WinogradKernels, type WinogradTile, winogradKernels } from "./kernels";
 
 type TF = typeof tfjs;
@@ -46,16 +48,10 @@ export function winogradTileFor(layer: ConvLayer): WinogradTile | null {
 const matricesOf = (tile: WinogradTile) => (tile + 2) * (tile + 2);
 const tileOf = (matrices: number): WinogradTile => (matrices === 36 ? 4 : 2);
 
-interface WasmBackendLike {
+/** The backend inside a kernelFunc: its heap, and outputs allocated in it. */
+interface KernelBackend extends WasmBackendLike {
   makeOutput(shape: number[], dtype: "float32"): tfjs.TensorInfo;
-  dataIdMap: { get(dataId: object): { memoryOffset?: number | null } | undefined };
   wasm: { HEAPU8: Uint8Array };
-}
-
-function offsetOf(backend: WasmBackendLike, info: tfjs.TensorInfo): number {
-  const offset = backend.dataIdMap.get(info.dataId)?.memoryOffset;
-  if (typeof offset !== "number") throw new Error("Winograd: tensor has no data in the WASM heap");
-  return offset;
 }
 
 type Attrs = Record<string, unknown>;
@@ -65,7 +61,7 @@ function wasmKernel(
   kernelName: string,
   run: (
     inputs: tfjs.NamedTensorInfoMap,
-    b: WasmBackendLike,
+    b: KernelBackend,
     attrs: Attrs,
   ) => tfjs.TensorInfo | tfjs.TensorInfo[],
 ): tfjs.KernelConfig {
@@ -73,7 +69,7 @@ function wasmKernel(
     kernelName,
     backendName: "wasm",
     kernelFunc: ({ inputs, backend, attrs }) =>
-      run(inputs, backend as unknown as WasmBackendLike, (attrs ?? {}) as unknown as Attrs),
+      run(inputs, backend as unknown as KernelBackend, (attrs ?? {}) as unknown as Attrs),
   };
 }
 
@@ -96,8 +92,8 @@ export function registerWinogradKernels(tf: TF, kernels: WinogradKernels): void 
     const outs = Array.from({ length: matricesOf(tile) }, () =>
       b.makeOutput([n * tiles, channels], "float32"),
     );
-    const v = outs.map((o) => offsetOf(b, o));
-    const xOffset = offsetOf(b, x);
+    const v = outs.map((o) => heapOffset(b, o));
+    const xOffset = heapOffset(b, x);
     const imageBytes = paddedRows * paddedCols * channels * 4;
     for (let i = 0; i < n; i++) {
       kernels[tile].input(xOffset + i * imageBytes, rows, cols, channels, i * tiles * channels * 4, ...v);
@@ -120,14 +116,14 @@ export function registerWinogradKernels(tf: TF, kernels: WinogradKernels): void 
     const [outRows, outCols] = pool ? [rows / 2, cols / 2] : [rows, cols];
     const border = pad ? 2 : 0;
     const out = b.makeOutput([n, outRows + border, outCols + border, channels], "float32");
-    const outOffset = offsetOf(b, out);
+    const outOffset = heapOffset(b, out);
     const rowStride = (outCols + border) * channels * 4;
     const imageBytes = (outRows + border) * rowStride;
     // The zero border is the next layer's "same" padding.
     if (pad) new Uint8Array(b.wasm.HEAPU8.buffer, outOffset, n * imageBytes).fill(0);
     const firstPixel = pad ? rowStride + channels * 4 : 0;
-    const mOffsets = m.map((t) => offsetOf(b, t));
-    const biasOffset = offsetOf(b, inputs.bias as tfjs.TensorInfo);
+    const mOffsets = m.map((t) => heapOffset(b, t));
+    const biasOffset = heapOffset(b, inputs.bias as tfjs.TensorInfo);
     for (let i = 0; i < n; i++) {
       const y = outOffset + i * imageBytes + firstPixel;
       const tileOffset = i * tiles * channels * 4;
@@ -154,7 +150,7 @@ export function registerWinogradKernels(tf: TF, kernels: WinogradKernels): void 
       throw new Error(`Winograd: cannot transform a [${kernel.shape}] kernel`);
     }
     const outs = Array.from({ length: matricesOf(tile) }, () => b.makeOutput([c, k], "float32"));
-    kernels[tile].weights(offsetOf(b, kernel), c * k, ...outs.map((o) => offsetOf(b, o)));
+    kernels[tile].weights(heapOffset(b, kernel), c * k, ...outs.map((o) => heapOffset(b, o)));
     return outs;
   });
 
@@ -164,13 +160,13 @@ export function registerWinogradKernels(tf: TF, kernels: WinogradKernels): void 
     const out = b.makeOutput([n, units], "float32");
     const relu = attrs.relu ? 1 : 0;
     kernels.dense(
-      offsetOf(b, x),
+      heapOffset(b, x),
       n,
       inputsPerRow,
-      offsetOf(b, w),
+      heapOffset(b, w),
       units,
-      offsetOf(b, bias),
-      offsetOf(b, out),
+      heapOffset(b, bias),
+      heapOffset(b, out),
       relu,
     );
     return out;

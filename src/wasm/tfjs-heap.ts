@@ -1,0 +1,58 @@
+/**
+ * TF.js WASM backend internals that the hand-written kernels need: a
+ * tensor's byte offset in the module's heap, and the heap's
+ * WebAssembly.Memory (shared in the threaded build). Not public API, so
+ * everything is feature-detected: `wasmInternals` returns null on another
+ * backend or an unexpected build, and callers fall back to plain tf ops.
+ */
+import type * as tfjs from "@tensorflow/tfjs";
+
+type TF = typeof tfjs;
+
+interface WasmModuleLike {
+  HEAPU8: Uint8Array;
+  /** The threaded build's (shared) memory. */
+  wasmMemory?: WebAssembly.Memory;
+  /** The single-threaded build exports its memory. */
+  asm?: { memory?: WebAssembly.Memory };
+}
+
+/** The parts of TF.js' BackendWasm the kernels use. */
+export interface WasmBackendLike {
+  wasm?: WasmModuleLike;
+  dataIdMap?: { get(dataId: object): { memoryOffset?: number | null } | undefined };
+  /** Allocates a kernel's output in the heap (inside kernelFunc). */
+  makeOutput?(shape: number[], dtype: "float32"): tfjs.TensorInfo;
+}
+
+/** Byte offset of a tensor's data in the backend's heap. */
+export function heapOffset(backend: WasmBackendLike, info: { readonly dataId: object }): number {
+  const offset = backend.dataIdMap?.get(info.dataId)?.memoryOffset;
+  if (typeof offset !== "number") throw new Error("tensor has no data in the WASM heap");
+  return offset;
+}
+
+export interface WasmInternals {
+  /** Byte offset of a float32 tensor's data in the WASM heap. */
+  offsetOf(t: tfjs.Tensor): number;
+  /** A view of the current heap (re-made on each call: the heap's buffer changes when memory grows). */
+  heapF32(): Float32Array;
+  memory: WebAssembly.Memory;
+}
+
+/** Access to the active WASM backend's heap, or null on any other backend (or an unexpected build). */
+export function wasmInternals(tf: TF): WasmInternals | null {
+  if (tf.getBackend() !== "wasm") return null;
+  const backend = tf.backend() as unknown as WasmBackendLike;
+  const module = backend.wasm;
+  const memory = module?.wasmMemory ?? module?.asm?.memory;
+  if (!module || !backend.dataIdMap || !(memory instanceof WebAssembly.Memory)) return null;
+  return {
+    offsetOf(t) {
+      if (t.dtype !== "float32") throw new Error("tensor has no float32 data in the WASM heap");
+      return heapOffset(backend, t);
+    },
+    heapF32: () => new Float32Array(module.HEAPU8.buffer),
+    memory,
+  };
+}
