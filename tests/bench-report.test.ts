@@ -117,6 +117,7 @@ const fullPage = page({
     projected_20_epochs_s: 24,
     stopped_by_budget: false,
     final_loss: 0.69,
+    step: "wasm-sparse-rmsprop, 2 thread(s)",
   },
   baseline_train_s_per_epoch: 48,
   peak_tfjs_bytes: 580_000_000,
@@ -210,7 +211,7 @@ describe("bench page parameters", () => {
     tick(clock, 10_000); // the first batch ends after set-up: not counted
     tick(clock, 10_500);
     tick(clock, 11_000);
-    const figures = trainFigures([], clock, 100, 1.5, true, 0.7);
+    const figures = trainFigures([], clock, 100, 1.5, true, 0.7, null);
     expect(figures.s_per_epoch).toBeCloseTo(50, 6); // 0.5 s per batch × 100 batches
     expect(figures.projected_20_epochs_s).toBeCloseTo(1000, 6);
     expect(figures.batches_run).toBe(3);
@@ -219,10 +220,10 @@ describe("bench page parameters", () => {
 
   it("uses the median whole epoch, and the measured total once 20 epochs ran", () => {
     const clock = newBatchClock();
-    const three = trainFigures([2, 1, 1.5], clock, 100, 4.5, true, null);
+    const three = trainFigures([2, 1, 1.5], clock, 100, 4.5, true, null, null);
     expect(three.s_per_epoch).toBe(1.5);
     expect(three.projected_20_epochs_s).toBeCloseTo(4.5 + 17 * 1.5, 6);
-    const twenty = trainFigures([...new Array(19).fill(1), 3], clock, 100, 22, false, null);
+    const twenty = trainFigures([...new Array(19).fill(1), 3], clock, 100, 22, false, null, null);
     expect(twenty.projected_20_epochs_s).toBe(22);
   });
 
@@ -262,7 +263,7 @@ describe("merging the cold and the full page", () => {
     expect(entry.error).toBeNull();
     expect(entry.engine).toBe("wasm-runner");
     expect(entryTitle("wasm", entry)).toBe(
-      "wasm — WASM, 2 threads, SIMD (forced by ?backend=wasm); engine wasm-runner",
+      "wasm — WASM, 2 threads, SIMD (forced by ?backend=wasm); engine wasm-runner; training step wasm-sparse-rmsprop, 2 thread(s)",
     );
   });
 

@@ -28,15 +28,26 @@ beforeAll(async () => {
   tf = await tfWasm();
 });
 
-/** Non-negative features (like ReLU outputs); each class is brighter on its own 2000 dims. */
-function features(n: number, seed: number, numClasses: number): { x: tfjs.Tensor2D; labels: Int32Array } {
+/**
+ * Non-negative features (like ReLU outputs); each class is brighter on its own 2000 dims. `zeros` of the
+ * values are exactly 0 before that, as after VGG16's ReLU and pooling (the sparse step skips them).
+ */
+function features(
+  n: number,
+  seed: number,
+  numClasses: number,
+  zeros = 0,
+): { x: tfjs.Tensor2D; labels: Int32Array } {
   const random = mulberry32(seed);
   const data = new Float32Array(n * FEATURE_SIZE);
   const labels = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const label = (i * 7 + 3) % numClasses;
     labels[i] = label;
-    for (let d = 0; d < FEATURE_SIZE; d++) data[i * FEATURE_SIZE + d] = random();
+    for (let d = 0; d < FEATURE_SIZE; d++) {
+      const r = random();
+      data[i * FEATURE_SIZE + d] = r < zeros ? 0 : r;
+    }
     for (let d = label * 2000; d < (label + 1) * 2000; d++) {
       data[i * FEATURE_SIZE + d] = (data[i * FEATURE_SIZE + d] as number) + 0.3;
     }
@@ -45,9 +56,9 @@ function features(n: number, seed: number, numClasses: number): { x: tfjs.Tensor
 }
 
 /** 50 training samples (batches of 20, 20, 10: a short last batch), 30 for validation. */
-function dataset(numClasses: number): HeadData {
-  const train = features(50, 11, numClasses);
-  const val = features(30, 12, numClasses);
+function dataset(numClasses: number, zeros = 0): HeadData {
+  const train = features(50, 11, numClasses, zeros);
+  const val = features(30, 12, numClasses, zeros);
   return {
     xTrain: train.x,
     yTrain: labelsTensor(tf, train.labels, numClasses),
@@ -111,15 +122,18 @@ describe("fast training step", () => {
   });
 
   it.each([
-    ["2 classes, RMSprop", 2, small()],
-    ["3 classes (softmax), RMSprop", 3, small()],
-    ["2 classes, Adam", 2, small({ optimizer: "adam" })],
-    ["2 classes, SGD", 2, small({ optimizer: "sgd", learningRate: 1e-3 })],
-    ["no dropout", 2, small({ dropout: 0 })],
+    ["2 classes, RMSprop (sparse step)", 2, small(), 0],
+    ["2 classes, RMSprop, 60 % zero features (sparse step)", 2, small(), 0.6],
+    ["3 classes (softmax), RMSprop (sparse step)", 3, small(), 0],
+    ["2 classes, RMSprop, batches of 40 (XNNPACK step)", 2, small({ batchSize: 40 }), 0.6],
+    ["2 classes, RMSprop, 24 hidden units (XNNPACK step)", 2, small({ hiddenUnits: 24 }), 0],
+    ["2 classes, Adam", 2, small({ optimizer: "adam" }), 0],
+    ["2 classes, SGD", 2, small({ optimizer: "sgd", learningRate: 1e-3 }), 0],
+    ["no dropout", 2, small({ dropout: 0 }), 0],
   ] as const)(
     "%s: same per-epoch loss, accuracy and validation metrics as model.fit",
-    async (_name, classes, config) => {
-      const data = dataset(classes);
+    async (_name, classes, config, zeros) => {
+      const data = dataset(classes, zeros);
       const reference = await run(data, config, classes, "fit");
       const fast = await run(data, config, classes, "auto");
       expectSameCurves(fast, reference);
@@ -178,15 +192,22 @@ describe("fast training step", () => {
     tf.dispose(Object.values(data));
   });
 
-  it("uses the WASM kernel for RMSprop on WASM", async () => {
+  it("uses the sparse step for RMSprop on WASM, the XNNPACK step where it does not apply", async () => {
     const data = dataset(2);
     const config = small();
     const model = buildHead(tf, config, 2);
     const plan = fastHeadPlan(tf, model);
     if (!plan) throw new Error("head not recognised");
-    const trainer = await FastHeadTrainer.start(tf, model, plan, config, data.xTrain, data.yTrain);
-    expect(trainer.updater).toBe("wasm-rmsprop-kernel");
-    trainer.dispose();
+    const updater = async (c: HeadConfig, sparse?: boolean) => {
+      const trainer = await FastHeadTrainer.start(tf, model, plan, c, data.xTrain, data.yTrain, { sparse });
+      const { updater, threads } = trainer;
+      trainer.dispose();
+      return { updater, threads };
+    };
+    // Node's WASM build has one thread and no shared memory: no helper thread.
+    expect(await updater(config)).toEqual({ updater: "wasm-sparse-rmsprop", threads: 1 });
+    expect((await updater(config, false)).updater).toBe("wasm-rmsprop-kernel");
+    expect((await updater({ ...config, batchSize: 33 })).updater).toBe("wasm-rmsprop-kernel");
     const adam = await FastHeadTrainer.start(
       tf,
       model,

@@ -331,6 +331,7 @@ const api = {
         elapsed(),
         result.stopped && result.history.length < epochs,
         finalLoss,
+        result.step.kind === "fit" ? "model.fit" : `${result.step.kind}, ${result.step.threads} thread(s)`,
       );
     } finally {
       model.optimizer?.dispose();
@@ -400,7 +401,15 @@ const api = {
           },
         },
       });
-      return trainFigures(epochSeconds, clock, batchesPerEpoch, elapsed(), stoppedByBudget, finalLoss);
+      return trainFigures(
+        epochSeconds,
+        clock,
+        batchesPerEpoch,
+        elapsed(),
+        stoppedByBudget,
+        finalLoss,
+        "model.fit",
+      );
     } finally {
       x.dispose();
       model.optimizer?.dispose();

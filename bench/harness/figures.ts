@@ -44,6 +44,7 @@ export function trainFigures(
   totalS: number,
   stoppedByBudget: boolean,
   finalLoss: number | null,
+  step: string | null,
 ): TrainFigures {
   const fromBatches =
     clock.count >= 2 && clock.firstEndMs !== null && clock.lastEndMs !== null
@@ -68,6 +69,7 @@ export function trainFigures(
     projected_20_epochs_s: projected,
     stopped_by_budget: stoppedByBudget,
     final_loss: finalLoss,
+    step,
   };
 }
 

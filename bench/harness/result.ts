@@ -46,6 +46,8 @@ export interface TrainFigures {
   /** True when the time budget, not the epoch count, ended the run. */
   readonly stopped_by_budget: boolean;
   readonly final_loss: number | null;
+  /** Which training step ran, e.g. "wasm-sparse-rmsprop, 2 threads" or "model.fit". */
+  readonly step: string | null;
 }
 
 export interface PageResult {

@@ -4,6 +4,7 @@
  * serialisable outcomes (errors as {name, message, code}).
  * Built into dist/ as e2e/harness/worker-harness.html (vite.config.ts).
  */
+import * as Comlink from "comlink";
 import type { Preprocessing } from "../../src/transfer/feature-cache";
 import {
   type EvaluateRequest,
@@ -25,6 +26,7 @@ import {
   type TrainSummary,
   type TryResult,
 } from "../../src/vgg16/client";
+import type { HeadParityApi, ParityRun } from "./head-parity-worker";
 
 export interface HarnessFile {
   readonly name: string;
@@ -170,6 +172,16 @@ const harness = {
   capabilities: () => client.capabilities(),
   clearCache: () => timed(() => client.clearCache()),
   crash: (delayMs = 0) => client.crashWorkerForTesting(delayMs),
+  /** Trains the head twice in a worker of its own (hand-written step, then model.fit): e2e/head-step.spec.ts. */
+  headStepParity: (samples: number, epochs: number, zeros: number): Promise<Outcome<ParityRun>> =>
+    timed(async () => {
+      const worker = new Worker(new URL("./head-parity-worker.ts", import.meta.url), { type: "module" });
+      try {
+        return await Comlink.wrap<HeadParityApi>(worker).run(samples, epochs, zeros);
+      } finally {
+        worker.terminate();
+      }
+    }),
 };
 
 export type Vgg16Harness = typeof harness;

@@ -13,30 +13,49 @@
  *   WASM to a naive single-threaded loop instead of XNNPACK (~270 ms);
  * - RMSprop's ten element-wise passes over 25 MB (~130 ms).
  *
- * So, during training, the big kernel is kept transposed (W1t, [H, F]) and
- * only ever used as XNNPACK's A operand, which is not packed:
+ * On WASM with RMSprop (the lesson's optimizer), batches of ≤ 32 and hidden
+ * units in multiples of 16, the step runs W1's part in hand-written SIMD
+ * instead (sparse-head-kernels.ts): the batch is copied straight out of the
+ * resident training tensor, x·W1 and the kernel gradient skip the features
+ * that are zero (60 % of the benchmark's; VGG16's pooled ReLU outputs are
+ * sparse too), and W1's RMSprop update is fused into the gradient pass, row by
+ * row, so the 25 MB gradient is never stored. With TF.js' threaded build
+ * (shared memory) a helper worker does half of each kernel
+ * (sparse-head-helper.ts). W1 stays in the layers' own [F, H] layout there.
+ *
+ * Otherwise, the big kernel is kept transposed (W1t, [H, F]) and only ever
+ * used as XNNPACK's A operand, which is not packed:
  *   forward   z1ᵀ = W1t · xbᵀ            matMul(W1t, transpose(xb))
  *   gradient  ∂W1t = δᵀ · xb             matMul(transpose(δ), xb)
- * Both B operands are the small batch (20 × F). There is no gradient for the
- * frozen input; the small rest of the network (relu, dropout, Dense 2, the
- * loss) goes through tf.grads with the very ops the layers use. RMSprop's
- * update of W1t is one SIMD pass on WASM (wasm-kernels.ts), tf ops elsewhere;
- * other optimizers use a private TF.js optimizer of the same kind. Batches
- * are copied out of the one resident training tensor.
+ * Both B operands are the small batch (20 × F). RMSprop's update of W1t is
+ * one SIMD pass on WASM (wasm-kernels.ts), tf ops elsewhere; other optimizers
+ * use a private TF.js optimizer of the same kind. Batches are copied out of
+ * the one resident training tensor.
  *
- * Differences from model.fit are float32 rounding only: the kernel
- * gradient's sums over the batch run in another order, and the epoch loss is
- * averaged in double precision. Dropout masks, shuffling, initial weights,
+ * Either way there is no gradient for the frozen input, and the small rest of
+ * the network (relu, dropout, Dense 2, the loss) goes through tf.grads with
+ * the very ops the layers use.
+ *
+ * Differences from model.fit are float32 rounding only: the products' sums
+ * run in another order (and, with relaxed SIMD, as fused multiply-adds), and
+ * the epoch loss is averaged in double precision. Dropout masks, shuffling, initial weights,
  * loss and metrics functions are the same.
  *
- * At rest the LayersModel owns everything: its kernel is rewritten from W1t
+ * At rest the LayersModel owns everything: its kernel is rewritten from W1
  * at each epoch's end (and when training stops), and the optimizer's state
- * goes back into model.optimizer (transposed where it belongs to W1), so
+ * goes back into model.optimizer (in the model's layout), so
  * continuing, model.fit, saving and compileHead's reset all behave as before.
  */
 import type * as tfjs from "@tensorflow/tfjs";
 import { type WasmInternals, wasmInternals } from "../wasm/tfjs-heap";
 import type { HeadConfig, OptimizerName } from "./head";
+import { SparseHeadHelper } from "./sparse-head-helper";
+import {
+  SPARSE_HEAD_MAX_BATCH,
+  SPARSE_HEAD_UNIT_GROUP,
+  type SparseHeadKernels,
+  sparseHeadKernels,
+} from "./sparse-head-kernels";
 import { copyRows, type RmspropKernel, rmspropInPlace, rmspropKernel } from "./wasm-kernels";
 
 type TF = typeof tfjs;
@@ -126,8 +145,8 @@ interface NamedTensor {
 
 /** How the four parameters' optimizer state is updated during a run. */
 interface UpdateRule {
-  /** Gradients in [W1t, b1, W2, b2] order. */
-  apply(grads: Tensor[]): void;
+  /** Gradients in [W1, b1, W2, b2] order (W1's in the trainer's layout; null when a kernel already updated W1). */
+  apply(grads: readonly (Tensor | null)[]): void;
   /** Moves the state into model.optimizer (W1 layout); only after a successful or stopped run. */
   save(): Promise<void>;
   dispose(): void;
@@ -218,20 +237,32 @@ async function genericRule(
 }
 
 /**
- * RMSprop with W1t's step done by the WASM kernel in place (same float32
+ * RMSprop with W1's step done by a WASM kernel in place (same float32
  * operations as TF.js' optimizer) and b1, W2, b2 by a private TF.js RMSprop.
- * TF.js keeps a "momentum" slot too; with momentum 0 it only ever holds the
- * last update and never changes the next one, so W1's is not tracked here
- * and goes back to model.optimizer as zeros.
+ * W1's mean square lives in the trainer's layout: transposed for the XNNPACK
+ * step (updated by `rmspropInPlace` from the gradient), the model's own for
+ * the sparse step (whose kernel updates W1 and the mean square itself, from
+ * `meanSquare()`). TF.js keeps a "momentum" slot too; with momentum 0 it only
+ * ever holds the last update and never changes the next one, so W1's is not
+ * tracked here and goes back to model.optimizer as zeros.
  */
+interface RmspropRule extends UpdateRule {
+  /** W1's mean square (zeros until the first step), in the trainer's layout. */
+  meanSquare(): Tensor;
+  readonly learningRate: number;
+  readonly decay: number;
+  readonly epsilon: number;
+}
+
 async function wasmRmspropRule(
   tf: TF,
   model: tfjs.LayersModel,
   plan: FastHeadPlan,
   config: HeadConfig,
-  w1t: tfjs.Variable,
-  kernel: RmspropKernel,
-): Promise<UpdateRule | null> {
+  w1: tfjs.Variable,
+  layout: "transposed" | "model",
+  kernel: RmspropKernel | null,
+): Promise<RmspropRule | null> {
   const internals = wasmInternals(tf);
   if (!internals) return null;
   const optimizer = makePrivateOptimizer(tf, "rmsprop", config.learningRate);
@@ -245,34 +276,45 @@ async function wasmRmspropRule(
     optimizer.dispose();
     return null;
   }
+  // Fresh tensors either way: the kernels write into them.
+  const toTrainer = (t: Tensor) => (layout === "transposed" ? tf.transpose(t) : tf.add(t, 0));
   const kernelName = plan.kernel.read().name;
   let meanSquare: Tensor | null = null;
   const [iter, ...slots] = await model.optimizer.getWeights();
   if (iter && slots.length === 8) {
     // [rms W1, b1, W2, b2, momentum W1, b1, W2, b2]
     const first = slots[0] as NamedTensor;
-    // A fresh tensor: the kernel writes into it.
-    meanSquare = tf.transpose(first.tensor);
+    meanSquare = toTrainer(first.tensor);
     await optimizer.setWeights([iter, ...slots.slice(1, 4), ...slots.slice(5, 8)]);
   } else if (iter) {
     await optimizer.setWeights([iter]);
   }
   iter?.tensor.dispose();
   const small = [plan.hiddenBias, plan.outputKernel, plan.outputBias];
+  const ensureMeanSquare = () => {
+    meanSquare ??= tf.keep(tf.zerosLike(w1));
+    return meanSquare;
+  };
   return {
+    learningRate: config.learningRate,
+    decay: settings.decay,
+    epsilon: settings.epsilon,
+    meanSquare: ensureMeanSquare,
     apply(grads) {
-      const [gw1t, ...rest] = grads as [Tensor, Tensor, Tensor, Tensor];
-      meanSquare ??= tf.keep(tf.zerosLike(w1t));
-      rmspropInPlace(
-        internals,
-        kernel,
-        w1t,
-        meanSquare,
-        gw1t,
-        config.learningRate,
-        settings.decay,
-        settings.epsilon,
-      );
+      const [gw1, ...rest] = grads;
+      if (gw1) {
+        if (!kernel) throw new Error("rmsprop: no kernel for W1's gradient");
+        rmspropInPlace(
+          internals,
+          kernel,
+          w1,
+          ensureMeanSquare(),
+          gw1,
+          config.learningRate,
+          settings.decay,
+          settings.epsilon,
+        );
+      }
       optimizer.applyGradients(small.map((v, i) => ({ name: v.name, tensor: rest[i] as Tensor })));
     },
     async save() {
@@ -283,7 +325,7 @@ async function wasmRmspropRule(
         await replaceModelState(model, iterations, [], tf);
         return;
       }
-      const rms = tf.transpose(meanSquare);
+      const rms = layout === "transposed" ? tf.transpose(meanSquare) : tf.clone(meanSquare);
       const momentum = tf.zeros(plan.kernel.read().shape);
       await replaceModelState(
         model,
@@ -321,9 +363,29 @@ function residentOnWasm(internals: WasmInternals, t: Tensor): boolean {
   }
 }
 
+/** The sparse step's kernels and its buffers in the WASM heap (see sparse-head-kernels.ts). */
+interface SparseStep {
+  kernels: SparseHeadKernels;
+  internals: WasmInternals;
+  /** Runs the second half of each kernel, or null (one thread). */
+  helper: SparseHeadHelper | null;
+  /** Scratch tensors written by the kernels (float32 tensors, used as raw heap buffers). */
+  rowOffsets: Tensor;
+  xt: Tensor;
+  masks: Tensor;
+  rule: RmspropRule;
+}
+
+export type HeadUpdater = "wasm-sparse-rmsprop" | "wasm-rmsprop-kernel" | "tf-optimizer";
+
+export interface FastHeadOptions {
+  /** Use the sparse WASM step when it applies (default true); false keeps the XNNPACK step, for tests. */
+  sparse?: boolean;
+}
+
 /** Trains a recognised head on resident [N, F] features; see the file comment. */
 export class FastHeadTrainer {
-  /** W1t changed since the model's kernel was last written. */
+  /** W1 changed since the model's kernel was last written. */
   private dirty = false;
 
   private constructor(
@@ -331,18 +393,22 @@ export class FastHeadTrainer {
     private readonly plan: FastHeadPlan,
     private readonly xTrain: tfjs.Tensor2D,
     private readonly yTrain: tfjs.Tensor2D,
-    private readonly w1t: tfjs.Variable,
+    /** W1 in the trainer's layout: the model's [F, H] for the sparse step, transposed [H, F] otherwise. */
+    private readonly w1: tfjs.Variable,
     private readonly rule: UpdateRule,
     /** Where batches are copied on WASM (null elsewhere: tf.gather). */
     private readonly rows: {
       buffer: Float32Array;
       internals: NonNullable<ReturnType<typeof wasmInternals>>;
     } | null,
+    private readonly sparse: SparseStep | null,
     /** Which update ran: for tests and the benchmark's log. */
-    readonly updater: "wasm-rmsprop-kernel" | "tf-optimizer",
+    readonly updater: HeadUpdater,
+    /** Threads the step computes W1's products with (the sparse step's helper counts). */
+    readonly threads: number,
   ) {}
 
-  /** Loads W1t and the optimizer state from the model. */
+  /** Loads W1 and the optimizer state from the model. */
   static async start(
     tf: TF,
     model: tfjs.LayersModel,
@@ -350,21 +416,39 @@ export class FastHeadTrainer {
     config: HeadConfig,
     xTrain: tfjs.Tensor2D,
     yTrain: tfjs.Tensor2D,
+    options: FastHeadOptions = {},
   ): Promise<FastHeadTrainer> {
+    const sparse = options.sparse !== false ? await startSparse(tf, model, plan, config, xTrain) : null;
+    if (sparse) {
+      const threads = sparse.step.helper ? 2 : 1;
+      return new FastHeadTrainer(
+        tf,
+        plan,
+        xTrain,
+        yTrain,
+        sparse.w1,
+        sparse.step.rule,
+        null,
+        sparse.step,
+        "wasm-sparse-rmsprop",
+        threads,
+      );
+    }
     const w1t = tf.tidy(() => tf.variable(tf.transpose(plan.kernel.read()), true));
     let rule: UpdateRule | null = null;
-    let updater: FastHeadTrainer["updater"] = "tf-optimizer";
+    let updater: HeadUpdater = "tf-optimizer";
     try {
       const internals = wasmInternals(tf);
       const kernel = internals && config.optimizer === "rmsprop" ? rmspropKernel(internals.memory) : null;
-      if (kernel) rule = await wasmRmspropRule(tf, model, plan, config, w1t, kernel);
+      if (kernel) rule = await wasmRmspropRule(tf, model, plan, config, w1t, "transposed", kernel);
       if (rule) updater = "wasm-rmsprop-kernel";
       rule ??= await genericRule(tf, model, plan, config, w1t);
       const rows =
         internals && residentOnWasm(internals, xTrain)
           ? { buffer: new Float32Array(config.batchSize * (xTrain.shape[1] ?? 0)), internals }
           : null;
-      return new FastHeadTrainer(tf, plan, xTrain, yTrain, w1t, rule, rows, updater);
+      const threads = internals?.threads() ?? 1;
+      return new FastHeadTrainer(tf, plan, xTrain, yTrain, w1t, rule, rows, null, updater, threads);
     } catch (error) {
       rule?.dispose();
       w1t.dispose();
@@ -386,14 +470,21 @@ export class FastHeadTrainer {
   /** One optimisation step on the given training rows; returns the batch's loss and accuracy. */
   async step(rows: Int32Array, dropoutSeed: number): Promise<StepMetrics> {
     const tf = this.tf;
-    const { plan } = this;
+    const { plan, sparse } = this;
     let probabilities: Tensor | null = null;
     const [loss, acc] = tf.tidy(() => {
       const indices = tf.tensor1d(rows, "int32");
-      const xb = this.batch(rows, indices);
       const yb = tf.gather(this.yTrain, indices);
       // Dense 1 before its activation, as model.fit computes it under a gradient tape (matMul, then + bias).
-      const z1 = tf.add(tf.transpose(tf.matMul(this.w1t, tf.transpose(xb))), plan.hiddenBias);
+      let xb: tfjs.Tensor2D | null = null;
+      let product: Tensor;
+      if (sparse) {
+        product = sparseForward(tf, sparse, this.xTrain, this.w1, rows);
+      } else {
+        xb = this.batch(rows, indices);
+        product = tf.transpose(tf.matMul(this.w1, tf.transpose(xb)));
+      }
+      const z1 = tf.add(product, plan.hiddenBias);
       const tail = (z: Tensor, w2: Tensor, b2: Tensor): tfjs.Scalar => {
         const h = tf.relu(z);
         const dropped = plan.dropoutRate > 0 ? tf.dropout(h, plan.dropoutRate, undefined, dropoutSeed) : h;
@@ -404,9 +495,14 @@ export class FastHeadTrainer {
       };
       const { value, grads } = tf.valueAndGrads(tail)([z1, plan.outputKernel, plan.outputBias]);
       const [dz1, gw2, gb2] = grads as [Tensor, Tensor, Tensor];
-      const gw1t = tf.matMul(tf.transpose(dz1), xb);
       const gb1 = tf.sum(dz1, 0);
-      this.rule.apply([gw1t, gb1, gw2, gb2]);
+      if (sparse) {
+        sparseUpdate(sparse, this.w1, dz1, rows.length);
+        this.rule.apply([null, gb1, gw2, gb2]);
+      } else {
+        const gw1t = tf.matMul(tf.transpose(dz1), xb as tfjs.Tensor2D);
+        this.rule.apply([gw1t, gb1, gw2, gb2]);
+      }
       this.dirty = true;
       const accuracy = tf.mean(plan.accuracy(yb, probabilities as unknown as Tensor));
       return [value, accuracy];
@@ -418,11 +514,11 @@ export class FastHeadTrainer {
     return { loss: lossValue[0] ?? Number.NaN, acc: accValue[0] ?? Number.NaN };
   }
 
-  /** Copies W1t into the model's kernel (b1, W2, b2 are the model's own variables); a no-op when nothing changed. */
+  /** Copies W1 into the model's kernel (b1, W2, b2 are the model's own variables); a no-op when nothing changed. */
   writeBack(): void {
     if (!this.dirty) return;
     this.dirty = false;
-    const kernel = this.tf.transpose(this.w1t);
+    const kernel = this.sparse ? this.tf.clone(this.w1) : this.tf.transpose(this.w1);
     this.plan.kernel.write(kernel);
     kernel.dispose();
   }
@@ -434,7 +530,126 @@ export class FastHeadTrainer {
 
   dispose(): void {
     this.rule.dispose();
-    this.w1t.dispose();
+    this.w1.dispose();
+    if (this.sparse) {
+      this.sparse.helper?.dispose();
+      this.tf.dispose([this.sparse.rowOffsets, this.sparse.xt, this.sparse.masks]);
+    }
+  }
+}
+
+/**
+ * The sparse step's setup, or null where it does not apply: not WASM (with
+ * SIMD), not RMSprop, features not in the heap, batches over 32 rows or
+ * hidden units not a multiple of 16.
+ */
+async function startSparse(
+  tf: TF,
+  model: tfjs.LayersModel,
+  plan: FastHeadPlan,
+  config: HeadConfig,
+  xTrain: tfjs.Tensor2D,
+): Promise<{ w1: tfjs.Variable; step: SparseStep } | null> {
+  const internals = wasmInternals(tf);
+  const [features, hidden] = plan.kernel.read().shape as [number, number];
+  if (!internals || config.optimizer !== "rmsprop" || !residentOnWasm(internals, xTrain)) return null;
+  if (config.batchSize > SPARSE_HEAD_MAX_BATCH || hidden % SPARSE_HEAD_UNIT_GROUP !== 0) return null;
+  const bound = sparseHeadKernels(internals.memory);
+  if (!bound) return null;
+  const { kernels } = bound;
+  // A copy the kernels own: the model's kernel is an XNNPACK operand elsewhere (validation), cached packed.
+  const w1 = tf.tidy(() => tf.variable(tf.add(plan.kernel.read(), 0), true));
+  let rule: RmspropRule | null = null;
+  const scratch: Tensor[] = [];
+  let helper: SparseHeadHelper | null = null;
+  try {
+    rule = await wasmRmspropRule(tf, model, plan, config, w1, "model", null);
+    if (!rule) {
+      w1.dispose();
+      return null;
+    }
+    const buffer = (size: number) => {
+      const t = tf.zeros([size]);
+      scratch.push(t);
+      return t;
+    };
+    const rowOffsets = buffer(config.batchSize);
+    const xt = buffer(features * config.batchSize);
+    const masks = buffer(features);
+    helper = internals.threads() > 1 ? await SparseHeadHelper.start(internals.memory, bound.bytes) : null;
+    return { w1, step: { kernels, internals, helper, rowOffsets, xt, masks, rule } };
+  } catch (error) {
+    helper?.dispose();
+    rule?.dispose();
+    tf.dispose(scratch);
+    w1.dispose();
+    throw error;
+  }
+}
+
+/** Gathers the batch (transposed, with zero masks) and computes x·W1 for it: a fresh [B, H] tensor. */
+function sparseForward(
+  tf: TF,
+  step: SparseStep,
+  xTrain: tfjs.Tensor2D,
+  w1: Tensor,
+  rows: Int32Array,
+): Tensor {
+  const { kernels, internals, helper } = step;
+  const [features, hidden] = w1.shape as [number, number];
+  const b = rows.length;
+  const rowBytes = features * 4;
+  const base = internals.offsetOf(xTrain);
+  const offsets = new Int32Array(internals.memory.buffer, internals.offsetOf(step.rowOffsets), b);
+  for (let i = 0; i < b; i++) offsets[i] = base + (rows[i] as number) * rowBytes;
+  const xt = internals.offsetOf(step.xt);
+  const masks = internals.offsetOf(step.masks);
+  kernels.gather(internals.offsetOf(step.rowOffsets), b, features, xt, masks);
+  const w = internals.offsetOf(w1);
+  const z = tf.zeros([b, hidden]);
+  if (!helper) {
+    kernels.forward(w, hidden, xt, masks, b, 0, features, internals.offsetOf(z));
+    return z;
+  }
+  // Each thread sums half the features into its own z; the halves are added (float32 rounding only).
+  const split = features >> 1;
+  const zHelper = tf.zeros([b, hidden]);
+  helper.run("forward", [w, hidden, xt, masks, b, split, features, internals.offsetOf(zHelper)]);
+  try {
+    kernels.forward(w, hidden, xt, masks, b, 0, split, internals.offsetOf(z));
+  } finally {
+    helper.wait();
+  }
+  return tf.add(z, zHelper);
+}
+
+/** W1's gradient x·δ and RMSprop step, row by row in place (see sparse-head-kernels.ts). */
+function sparseUpdate(step: SparseStep, w1: Tensor, dz1: Tensor, b: number): void {
+  const { kernels, internals, helper, rule } = step;
+  const [features, hidden] = w1.shape as [number, number];
+  const args = (k0: number, k1: number) =>
+    [
+      internals.offsetOf(w1),
+      internals.offsetOf(rule.meanSquare()),
+      hidden,
+      internals.offsetOf(step.xt),
+      internals.offsetOf(step.masks),
+      b,
+      internals.offsetOf(dz1),
+      k0,
+      k1,
+    ] as const;
+  const floats = [rule.learningRate, rule.decay, 1 - rule.decay, rule.epsilon] as const;
+  if (!helper) {
+    kernels.update(...args(0, features), ...floats);
+    return;
+  }
+  const split = features >> 1;
+  helper.run("update", args(split, features), floats);
+  try {
+    kernels.update(...args(0, split), ...floats);
+  } finally {
+    helper.wait();
   }
 }
 

@@ -8,7 +8,13 @@
  * worker decides the backend and tests can run on Node's WASM backend.
  */
 import type * as tfjs from "@tensorflow/tfjs";
-import { type FastHeadPlan, FastHeadTrainer, fastHeadPlan, validationMetrics } from "./fast-head";
+import {
+  type FastHeadPlan,
+  FastHeadTrainer,
+  fastHeadPlan,
+  type HeadUpdater,
+  validationMetrics,
+} from "./fast-head";
 import { hashString, mulberry32, permutation } from "./random";
 
 export type TF = typeof tfjs;
@@ -224,7 +230,11 @@ export interface TrainResult {
   stopped: boolean;
   /** The seed actually used (config.seed, or the one drawn for this run). */
   seed: number;
+  /** Which training step ran: model.fit, or the hand-written one's updater and thread count. */
+  step: TrainStep;
 }
+
+export type TrainStep = { kind: "fit" } | { kind: HeadUpdater; threads: number };
 
 export type HeadTrainingErrorKind =
   /** Checked before training: NaN/Infinity in features or labels. */
@@ -443,7 +453,7 @@ export async function trainHead(
       pending = true;
     }
     for (let epoch = history.length; epoch < config.epochs; epoch++) {
-      if (callbacks.shouldStop?.()) return { history, stopped: true, seed };
+      if (callbacks.shouldStop?.()) return { history, stopped: true, seed, step: stepOf(fast) };
       dispose();
       snapshot = model.getWeights().map((w) => tf.clone(w));
 
@@ -486,7 +496,7 @@ export async function trainHead(
           history,
         );
       }
-      if (interrupted) return { history, stopped: true, seed };
+      if (interrupted) return { history, stopped: true, seed, step: stepOf(fast) };
       const logs: EpochLogs = {
         epoch: epoch + 1,
         loss: outcome.loss ?? Number.NaN,
@@ -497,7 +507,7 @@ export async function trainHead(
       history.push(logs);
       await callbacks.onEpochEnd?.(epoch, logs);
     }
-    return { history, stopped: false, seed };
+    return { history, stopped: false, seed, step: stepOf(fast) };
   } finally {
     if (fast) {
       try {
@@ -513,6 +523,9 @@ export async function trainHead(
     xVal?.dispose();
   }
 }
+
+const stepOf = (fast: FastHeadTrainer | null): TrainStep =>
+  fast ? { kind: fast.updater, threads: fast.threads } : { kind: "fit" };
 
 /** One epoch with the hand-written step; the model's kernel is up to date when it returns. */
 async function fastEpoch(

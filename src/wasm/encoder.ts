@@ -24,7 +24,14 @@ export const op = {
   localTee: 0x22,
   i32Const: 0x41,
   f32Const: 0x43,
+  i32Eqz: 0x45,
   i32GeU: 0x4f,
+  i32Ne: 0x47,
+  i32Ctz: 0x68,
+  i32Sub: 0x6b,
+  i32Or: 0x72,
+  i32Load: 0x28,
+  i32Store: 0x36,
   i32Add: 0x6a,
   i32Mul: 0x6c,
   i32DivU: 0x6e,
@@ -52,6 +59,8 @@ export const simd = {
   f32x4Sub: [0xfd, 0xe5, 0x01],
   f32x4Mul: [0xfd, 0xe6, 0x01],
   f32x4Div: [0xfd, 0xe7, 0x01],
+  /** Relaxed SIMD: a·b + c, fused (one rounding) where the CPU has FMA, else a multiply and an add. */
+  f32x4RelaxedMadd: [0xfd, 0x85, 0x02],
   /** Pseudo-maximum: b if a < b, else a (one x86 maxps; NaN in a is kept). */
   f32x4Pmax: [0xfd, 0xeb, 0x01],
 } as const;
@@ -116,6 +125,69 @@ export function whileLess(
     ...step,
     op.i32Add,
     ...set(local),
+    op.br,
+    0,
+    op.end,
+    op.end,
+  ];
+}
+
+export const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+export const vload = (address: number[], to: number) => [
+  ...address,
+  ...simd.load,
+  ...memarg(0, 4),
+  ...set(to),
+];
+export const vstore = (address: number[], value: number[]) => [
+  ...address,
+  ...value,
+  ...simd.store,
+  ...memarg(0, 4),
+];
+
+/** Local indices, handed out in declaration order after the params. */
+export class Locals {
+  private next: number;
+  private readonly counts = { i32: 0, v128: 0 };
+  private v128Start = -1;
+  constructor(params: number) {
+    this.next = params;
+  }
+  i32(): number {
+    if (this.v128Start >= 0) throw new Error("declare i32 locals before v128 ones");
+    this.counts.i32++;
+    return this.next++;
+  }
+  /** One i32 local per name. */
+  i32s<K extends string>(...names: K[]): Record<K, number> {
+    return Object.fromEntries(names.map((name) => [name, this.i32()])) as Record<K, number>;
+  }
+  v128(): number {
+    if (this.v128Start < 0) this.v128Start = this.next;
+    this.counts.v128++;
+    return this.next++;
+  }
+  declarations(): ReadonlyArray<readonly [number, number]> {
+    return [
+      [this.counts.i32, I32],
+      [this.counts.v128, V128],
+    ];
+  }
+}
+
+/** `while (local ≠ 0) { body }`: an i32 local the body changes. */
+export function whileNonZero(local: number, body: readonly number[]): number[] {
+  return [
+    op.block,
+    0x40,
+    op.loop,
+    0x40,
+    ...get(local),
+    op.i32Eqz,
+    op.brIf,
+    1,
+    ...body,
     op.br,
     0,
     op.end,

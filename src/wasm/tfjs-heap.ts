@@ -15,6 +15,8 @@ interface WasmModuleLike {
   wasmMemory?: WebAssembly.Memory;
   /** The single-threaded build exports its memory. */
   asm?: { memory?: WebAssembly.Memory };
+  /** Threads in the backend's pool (tfjs-backend-wasm's getThreadsCount reads the same). */
+  _get_threads_count?: () => number;
 }
 
 /** The parts of TF.js' BackendWasm the kernels use. */
@@ -38,6 +40,8 @@ export interface WasmInternals {
   /** A view of the current heap (re-made on each call: the heap's buffer changes when memory grows). */
   heapF32(): Float32Array;
   memory: WebAssembly.Memory;
+  /** Threads the backend computes with (1 in the single-threaded build). */
+  threads(): number;
 }
 
 /** Access to the active WASM backend's heap, or null on any other backend (or an unexpected build). */
@@ -54,5 +58,6 @@ export function wasmInternals(tf: TF): WasmInternals | null {
     },
     heapF32: () => new Float32Array(module.HEAPU8.buffer),
     memory,
+    threads: () => module._get_threads_count?.() ?? 1,
   };
 }

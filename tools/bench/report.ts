@@ -520,7 +520,7 @@ export function formatTable(rows: readonly TableRow[]): string {
 
 /** A title line for one backend entry, e.g. "wasm — WASM, 2 threads, SIMD: no WebGPU adapter; engine wasm-runner". */
 export function entryTitle(key: string, entry: BackendEntry): string {
-  const engine = entry.engine ? `; engine ${entry.engine}` : "";
+  const engine = `${entry.engine ? `; engine ${entry.engine}` : ""}${entry.train?.step ? `; training step ${entry.train.step}` : ""}`;
   return `${key} — ${entry.backend_reason ?? entry.backend}${engine}${entry.error ? ` (ERROR: ${entry.error})` : ""}`;
 }
 

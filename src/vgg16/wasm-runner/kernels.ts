@@ -22,12 +22,15 @@ import {
   I32,
   i32,
   kernelsOnMemory,
+  Locals,
   memarg,
   op,
+  range,
   set,
   simd,
   tee,
-  V128,
+  vload,
+  vstore,
   wasmModule,
   whileLess,
 } from "../../wasm/encoder";
@@ -176,40 +179,6 @@ export function winogradKernels(memory: WebAssembly.Memory): WinogradKernels | n
     });
     return { 2: pair(2), 4: pair(4), dense: exports.dense as DenseKernel };
   });
-}
-
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
-const vload = (address: number[], to: number) => [...address, ...simd.load, ...memarg(0, 4), ...set(to)];
-const vstore = (address: number[], value: number[]) => [...address, ...value, ...simd.store, ...memarg(0, 4)];
-
-/** Local indices, handed out in declaration order after the params. */
-class Locals {
-  private next: number;
-  private readonly counts = { i32: 0, v128: 0 };
-  private v128Start = -1;
-  constructor(params: number) {
-    this.next = params;
-  }
-  i32(): number {
-    if (this.v128Start >= 0) throw new Error("declare i32 locals before v128 ones");
-    this.counts.i32++;
-    return this.next++;
-  }
-  /** One i32 local per name. */
-  i32s<K extends string>(...names: K[]): Record<K, number> {
-    return Object.fromEntries(names.map((name) => [name, this.i32()])) as Record<K, number>;
-  }
-  v128(): number {
-    if (this.v128Start < 0) this.v128Start = this.next;
-    this.counts.v128++;
-    return this.next++;
-  }
-  declarations(): ReadonlyArray<readonly [number, number]> {
-    return [
-      [this.counts.i32, I32],
-      [this.counts.v128, V128],
-    ];
-  }
 }
 
 /**
