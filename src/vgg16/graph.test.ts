@@ -82,6 +82,7 @@ function tinyModel(includeTop: boolean): { files: ModelFiles; w: Float32Array } 
       totalBytes: weightData.byteLength,
       fromCache: false,
       downloadMs: 0,
+      cacheCheck: null,
     },
   };
 }

@@ -70,9 +70,10 @@ function joined(buffers: readonly ArrayBuffer[]): Uint8Array {
   return out;
 }
 
-async function load(server: FakeServer, caches: FakeCacheStorage | null) {
+async function load(server: FakeServer, caches: FakeCacheStorage | null, verifyCacheLater = false) {
   const events: LoadEvent[] = [];
   const files = await fetchModelFiles(URL_JSON, {
+    verifyCacheLater,
     fetch: server.fetch,
     caches: caches?.asCacheStorage() ?? null,
     emit: (e) => events.push(e),
@@ -382,5 +383,41 @@ describe("shard checks", () => {
     const warm = await load(server, storage);
     expect(server.requests).toEqual([]);
     expect(warm.files.fromCache).toBe(true);
+  });
+
+  it("with verifyCacheLater: returns cached shards at once and checks their SHA-256 in the background", async () => {
+    const server = new FakeServer();
+    const bytes = await serveDigested(server);
+    const storage = new FakeCacheStorage();
+    const cold = await load(server, storage, true);
+    expect(cold.files.cacheCheck).toBeNull(); // downloaded shards were checked before use
+
+    const intact = await load(server, storage, true);
+    expect(intact.files.fromCache).toBe(true);
+    expect(await intact.files.cacheCheck).toBe(true);
+
+    // Same size, one bit changed: used now, caught by the check; a truncated one is still caught at once.
+    const cache = cacheOf(storage);
+    await cache.put(shardCacheKey(shardUrl(1), "model-D"), new Response(new Uint8Array(7)));
+    const changed = bytes.slice(32, 64);
+    changed[3] = (changed[3] ?? 0) ^ 1;
+    await cache.put(shardCacheKey(shardUrl(2), "model-D"), new Response(changed));
+    server.requests.length = 0;
+    const later = await load(server, storage, true);
+    expect(server.requests).toEqual([shardUrl(1)]);
+    expect(later.events).toContainEqual({
+      type: "cache",
+      hit: true,
+      modelId: "model-D",
+      repaired: ["group1-shard1of3.bin"],
+    });
+    expect(await later.files.cacheCheck).toBe(false);
+
+    // The caller then loads without the option, which finds the altered shard and repairs it.
+    server.requests.length = 0;
+    const repaired = await load(server, storage);
+    expect(server.requests).toEqual([shardUrl(2)]);
+    expect(joined(repaired.files.weightData)).toEqual(bytes);
+    expect(repaired.files.cacheCheck).toBeNull();
   });
 });

@@ -101,8 +101,41 @@ async function loadModel(options: LoadOptions, emit: Emit): Promise<LoadedModel>
   const caps = await measureCapabilities();
   const backend = await startBackend(options.backend, caps, options.wasmThreadCount, options.lostBackends);
 
-  const files = await fetchModelFiles(url, { fetch: localAwareFetch, caches: cacheStorage(), emit });
-  return uploadAndWarm(files, backend, keyOf(options), started, emit);
+  // Cached shards' SHA-256 is checked while the weights are uploaded and warmed up (model-files.ts).
+  const repairedFirst: string[] = [];
+  const files = await fetchModelFiles(url, {
+    fetch: localAwareFetch,
+    caches: cacheStorage(),
+    emit: (event) => {
+      if (event.type === "cache" && event.repaired) repairedFirst.push(...event.repaired);
+      emit(event);
+    },
+    verifyCacheLater: true,
+  });
+  try {
+    return await uploadAndWarm(files, backend, keyOf(options), started, emit);
+  } catch (error) {
+    if (!(error instanceof DamagedCacheError)) throw error;
+  }
+  // A cached shard changed since it was stored (it matched its size, not its SHA-256): load again, this
+  // time checking every cached shard before use, which drops and downloads the damaged ones. The cache
+  // event lists what both passes repaired.
+  const again = await fetchModelFiles(url, {
+    fetch: localAwareFetch,
+    caches: cacheStorage(),
+    emit: (event) =>
+      emit(
+        event.type === "cache" && event.repaired
+          ? { ...event, repaired: [...new Set([...repairedFirst, ...event.repaired])] }
+          : event,
+      ),
+  });
+  return uploadAndWarm(again, backend, keyOf(options), started, emit);
+}
+
+/** The background check of the cached shards failed: the uploaded weights must not be used. */
+class DamagedCacheError extends Error {
+  override name = "DamagedCacheError";
 }
 
 /** Local models (__local-models__) live only in Cache Storage: never ask a server for them. */
@@ -154,6 +187,10 @@ async function uploadAndWarm(
     throw new Vgg16Error("backend-failed", `VGG16 does not run on ${backend.name}: ${message}`, {
       cause: error,
     });
+  }
+  if (files.cacheCheck && !(await files.cacheCheck)) {
+    model.dispose();
+    throw new DamagedCacheError("a cached weights shard does not match its SHA-256");
   }
   const warmupMs = performance.now() - warmStart;
   emit({ type: "phase", phase: "warmup", fraction: 1, elapsedMs: warmupMs });
@@ -273,6 +310,7 @@ async function loadModelFiles(
     totalBytes,
     fromCache: false,
     downloadMs: convertMs,
+    cacheCheck: null,
   };
   const key = keyOf({
     modelUrl: url,
