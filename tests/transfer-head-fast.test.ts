@@ -125,6 +125,12 @@ describe("fast training step", () => {
     ["2 classes, RMSprop (sparse step)", 2, small(), 0],
     ["2 classes, RMSprop, 60 % zero features (sparse step)", 2, small(), 0.6],
     ["3 classes (softmax), RMSprop (sparse step)", 3, small(), 0],
+    [
+      "2 classes, RMSprop, batches of 32, 32 hidden units (sparse step)",
+      2,
+      small({ batchSize: 32, hiddenUnits: 32 }),
+      0.6,
+    ],
     ["2 classes, RMSprop, batches of 40 (XNNPACK step)", 2, small({ batchSize: 40 }), 0.6],
     ["2 classes, RMSprop, 24 hidden units (XNNPACK step)", 2, small({ hiddenUnits: 24 }), 0],
     ["2 classes, Adam", 2, small({ optimizer: "adam" }), 0],

@@ -458,10 +458,22 @@ export async function trainHead(
       snapshot = model.getWeights().map((w) => tf.clone(w));
 
       const order = permutation(n, mulberry32(hashString(`shuffle:${epoch}`, seed)));
-      const outcome =
-        fast && plan
-          ? await fastEpoch(tf, fast, plan, data, order, epoch, seed, config, callbacks)
-          : await fitEpoch(tf, model, data, validationData, order, epoch, seed, config, callbacks);
+      let outcome: EpochOutcome;
+      try {
+        outcome =
+          fast && plan
+            ? await fastEpoch(tf, fast, plan, data, order, epoch, seed, config, callbacks)
+            : await fitEpoch(tf, model, data, validationData, order, epoch, seed, config, callbacks);
+      } catch (error) {
+        if (fast && snapshot) {
+          // A step that threw (say, its helper thread failed) may have updated half of W1: the model goes back
+          // to this epoch's start, with fresh optimizer state, as after a diverged epoch.
+          pending = false;
+          model.setWeights(snapshot);
+          compileHead(tf, model, config);
+        }
+        throw error;
+      }
       let failure = outcome.failure;
       const { interrupted } = outcome;
       if (!failure && !interrupted && validationData && !Number.isFinite(outcome.valLoss)) {

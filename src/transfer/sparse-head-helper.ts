@@ -22,6 +22,8 @@ export class SparseHeadHelper {
   private readonly ints: Int32Array;
   private readonly floats: Float32Array;
   private pending = false;
+  /** Terminated after a job timed out: it may still have been writing into the heap. */
+  private dead = false;
 
   private constructor(
     private readonly worker: Worker,
@@ -73,6 +75,7 @@ export class SparseHeadHelper {
 
   /** Starts `name(...ints, ...floats)` on the helper; `wait()` before starting another. */
   run(name: JobFunction, ints: readonly number[], floats: readonly number[] = []): void {
+    if (this.dead) throw new SparseHeadHelperError("the training helper thread was stopped");
     if (this.pending) throw new SparseHeadHelperError("helper job started before the last one was awaited");
     this.ints.set(ints, CONTROL.args);
     this.floats.set(floats, CONTROL.floats);
@@ -94,7 +97,11 @@ export class SparseHeadHelper {
       const done = Atomics.load(this.ints, CONTROL.done);
       if (done === request) break;
       const left = deadline - performance.now();
-      if (left <= 0) throw new SparseHeadHelperError("the training helper thread stopped answering");
+      if (left <= 0) {
+        // It may still be running: stop it before the caller frees the buffers it writes.
+        this.dispose();
+        throw new SparseHeadHelperError("the training helper thread stopped answering");
+      }
       Atomics.wait(this.ints, CONTROL.done, done, left);
     }
     if (Atomics.load(this.ints, CONTROL.status) !== 0) {
@@ -103,6 +110,7 @@ export class SparseHeadHelper {
   }
 
   dispose(): void {
+    this.dead = true;
     this.worker.terminate();
   }
 }

@@ -19,8 +19,10 @@ self.onmessage = (event: MessageEvent<HelperInit>) => {
     postMessage({ ready: false, error: String(error) });
     return;
   }
-  postMessage({ ready: true });
+  // Read before saying ready: the owner may start a job as soon as it hears, and that job must not be
+  // mistaken for one already seen.
   let seen = Atomics.load(ints, CONTROL.request);
+  postMessage({ ready: true });
   for (;;) {
     Atomics.wait(ints, CONTROL.request, seen);
     seen = Atomics.load(ints, CONTROL.request);

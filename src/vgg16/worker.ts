@@ -115,7 +115,10 @@ async function loadModel(options: LoadOptions, emit: Emit): Promise<LoadedModel>
   try {
     return await uploadAndWarm(files, backend, keyOf(options), started, emit);
   } catch (error) {
-    if (!(error instanceof DamagedCacheError)) throw error;
+    // Damaged weights can also fail the build or the warm-up: repair before reporting anything else.
+    const damaged =
+      error instanceof DamagedCacheError || (files.cacheCheck !== null && !(await files.cacheCheck));
+    if (!damaged) throw error;
   }
   // A cached shard changed since it was stored (it matched its size, not its SHA-256): load again, this
   // time checking every cached shard before use, which drops and downloads the damaged ones. The cache
