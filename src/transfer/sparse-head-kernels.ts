@@ -27,6 +27,7 @@
  * variant took a training step from ~23 to ~14 ms.
  */
 import {
+  elementAddress,
   F32,
   get,
   I32,
@@ -142,17 +143,7 @@ function forwardFunction(fused: boolean) {
       ...[...get(W), ...get(K), ...get(HB), op.i32Mul, op.i32Add, ...set(WROW)],
       ...forEachBit(M, N, [
         // x = xt[k][n]
-        ...[
-          ...get(XT),
-          ...get(K),
-          ...get(B),
-          op.i32Mul,
-          ...get(N),
-          op.i32Add,
-          ...i32(2),
-          op.i32Shl,
-          op.i32Add,
-        ],
+        ...elementAddress(XT, K, B, N),
         ...[op.f32Load, ...memarg(), ...simd.f32x4Splat, ...set(XV)],
         ...[...get(Z), ...get(N), ...get(HB), op.i32Mul, op.i32Add, ...set(ZROW)],
         ...[...i32(0), ...set(J)],

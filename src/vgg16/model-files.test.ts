@@ -86,6 +86,15 @@ async function load(server: FakeServer, caches: FakeCacheStorage | null, verifyC
 
 const cacheOf = (storage: FakeCacheStorage): FakeCache => storage.caches.get(MODEL_CACHE_NAME) as FakeCache;
 
+/** In the cache of serveDigested's model: shard 1 truncated to 7 bytes, shard 2 the right size with one bit changed. */
+async function damageCachedShards(storage: FakeCacheStorage, bytes: Uint8Array): Promise<void> {
+  const cache = cacheOf(storage);
+  await cache.put(shardCacheKey(shardUrl(1), "model-D"), new Response(new Uint8Array(7)));
+  const changed = bytes.slice(32, 64);
+  changed[3] = (changed[3] ?? 0) ^ 1;
+  await cache.put(shardCacheKey(shardUrl(2), "model-D"), new Response(changed));
+}
+
 describe("manifest sizes", () => {
   it("counts stored bytes: float32 4, float16 2, uint8 1, int32 4", () => {
     const e = (dtype: io.WeightsManifestEntry["dtype"], q?: "uint8" | "uint16" | "float16") =>
@@ -361,11 +370,7 @@ describe("shard checks", () => {
     const bytes = await serveDigested(server);
     const storage = new FakeCacheStorage();
     await load(server, storage);
-    const cache = cacheOf(storage);
-    await cache.put(shardCacheKey(shardUrl(1), "model-D"), new Response(new Uint8Array(7)));
-    const changed = bytes.slice(32, 64);
-    changed[3] = (changed[3] ?? 0) ^ 1;
-    await cache.put(shardCacheKey(shardUrl(2), "model-D"), new Response(changed));
+    await damageCachedShards(storage, bytes);
 
     server.requests.length = 0;
     const healed = await load(server, storage);
@@ -397,11 +402,7 @@ describe("shard checks", () => {
     expect(await intact.files.cacheCheck).toBe(true);
 
     // Same size, one bit changed: used now, caught by the check; a truncated one is still caught at once.
-    const cache = cacheOf(storage);
-    await cache.put(shardCacheKey(shardUrl(1), "model-D"), new Response(new Uint8Array(7)));
-    const changed = bytes.slice(32, 64);
-    changed[3] = (changed[3] ?? 0) ^ 1;
-    await cache.put(shardCacheKey(shardUrl(2), "model-D"), new Response(changed));
+    await damageCachedShards(storage, bytes);
     server.requests.length = 0;
     const later = await load(server, storage, true);
     expect(server.requests).toEqual([shardUrl(1)]);

@@ -103,6 +103,11 @@ export const i32 = (value: number) => [op.i32Const, ...sleb(value)];
 /** f32.const: the value rounded to float32, little-endian. */
 export const f32 = (value: number) => [op.f32Const, ...new Uint8Array(new Float32Array([value]).buffer)];
 
+/** `while (!condition) { body }`: the condition's instructions push an i32, checked before each pass. */
+function loopUntil(condition: readonly number[], body: readonly number[]): number[] {
+  return [op.block, 0x40, op.loop, 0x40, ...condition, op.brIf, 1, ...body, op.br, 0, op.end, op.end];
+}
+
 /** `while (local < limit) { body; local += step }`: i32 locals; `step` is the instructions that push the increment. */
 export function whileLess(
   local: number,
@@ -110,25 +115,29 @@ export function whileLess(
   step: readonly number[],
   body: readonly number[],
 ): number[] {
+  return loopUntil(
+    [...get(local), ...get(limit), op.i32GeU],
+    [...body, ...get(local), ...step, op.i32Add, ...set(local)],
+  );
+}
+
+/** `while (local ≠ 0) { body }`: an i32 local the body changes. */
+export function whileNonZero(local: number, body: readonly number[]): number[] {
+  return loopUntil([...get(local), op.i32Eqz], body);
+}
+
+/** Pushes the byte address of float32 element [row][col] of a row-major matrix: base + (row·cols + col)·4 (i32 locals). */
+export function elementAddress(base: number, row: number, cols: number, col: number): number[] {
   return [
-    op.block,
-    0x40,
-    op.loop,
-    0x40,
-    ...get(local),
-    ...get(limit),
-    op.i32GeU,
-    op.brIf,
-    1,
-    ...body,
-    ...get(local),
-    ...step,
+    ...get(base),
+    ...get(row),
+    ...get(cols),
+    op.i32Mul,
+    ...get(col),
     op.i32Add,
-    ...set(local),
-    op.br,
-    0,
-    op.end,
-    op.end,
+    ...i32(2),
+    op.i32Shl,
+    op.i32Add,
   ];
 }
 
@@ -174,25 +183,6 @@ export class Locals {
       [this.counts.v128, V128],
     ];
   }
-}
-
-/** `while (local ≠ 0) { body }`: an i32 local the body changes. */
-export function whileNonZero(local: number, body: readonly number[]): number[] {
-  return [
-    op.block,
-    0x40,
-    op.loop,
-    0x40,
-    ...get(local),
-    op.i32Eqz,
-    op.brIf,
-    1,
-    ...body,
-    op.br,
-    0,
-    op.end,
-    op.end,
-  ];
 }
 
 export interface FunctionSpec {

@@ -17,6 +17,7 @@
  * This computes a cross-correlation, as tf.conv2d does.
  */
 import {
+  elementAddress,
   f32,
   get,
   I32,
@@ -467,17 +468,7 @@ function denseFunction() {
     ...[...get(W), ...get(I), ...get(US), op.i32Mul, op.i32Add, ...set(WI)],
     ...[...i32(0), ...set(B)],
     ...whileLess(B, N, i32(1), [
-      ...[
-        ...get(X),
-        ...get(B),
-        ...get(INPUTS),
-        op.i32Mul,
-        ...get(I),
-        op.i32Add,
-        ...i32(2),
-        op.i32Shl,
-        op.i32Add,
-      ],
+      ...elementAddress(X, B, INPUTS, I),
       ...[op.f32Load, ...memarg()],
       ...simd.f32x4Splat,
       ...set(XV),
