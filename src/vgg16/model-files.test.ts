@@ -1,5 +1,5 @@
 import type { io } from "@tensorflow/tfjs";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { sha256Hex } from "../model/sha256";
 import type { LoadEvent } from "./api";
 import { isVgg16Error } from "./errors";
@@ -397,9 +397,34 @@ describe("shard checks", () => {
     const cold = await load(server, storage, true);
     expect(cold.files.cacheCheck).toBeNull(); // downloaded shards were checked before use
 
-    const intact = await load(server, storage, true);
-    expect(intact.files.fromCache).toBe(true);
-    expect(await intact.files.cacheCheck).toBe(true);
+    // The cached load returns before any digest finishes: hashing is held back until the files are back.
+    const digest = crypto.subtle.digest.bind(crypto.subtle);
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let digests = 0;
+    const spy = vi.spyOn(crypto.subtle, "digest").mockImplementation(async (algorithm, data) => {
+      digests++;
+      await gate;
+      return digest(algorithm, data);
+    });
+    let intact: Awaited<ReturnType<typeof load>>;
+    try {
+      intact = await load(server, storage, true);
+      expect(intact.files.fromCache).toBe(true);
+      let settled = false;
+      void intact.files.cacheCheck?.then(() => {
+        settled = true;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(settled).toBe(false);
+      release();
+      expect(await intact.files.cacheCheck).toBe(true);
+      expect(digests).toBe(3); // every cached shard, one at a time
+    } finally {
+      spy.mockRestore();
+    }
 
     // Same size, one bit changed: used now, caught by the check; a truncated one is still caught at once.
     await damageCachedShards(storage, bytes);
