@@ -52,6 +52,30 @@ export function modelIdFor(source: ModelSource, quantization: Quantization, incl
   return `vgg16-${includeTop ? "full" : "notop"}-${origin}-${quantization}`;
 }
 
+/**
+ * What is wrong with the metadata's shard digests for a manifest of `shardCount` files, or null when they are
+ * absent or right. Malformed digests would otherwise turn a shard's check off without anyone noticing.
+ */
+export function shardDigestsProblem(metadata: Vgg16Metadata, shardCount: number): string | null {
+  const digests: unknown = metadata.shards;
+  if (digests === undefined) return null;
+  if (!Array.isArray(digests)) return "shards is not a list";
+  if (digests.length !== shardCount) {
+    return `shards lists ${digests.length} digests for ${shardCount} shard files`;
+  }
+  const bad = digests.findIndex((d: { bytes?: unknown; sha256?: unknown } | null) => {
+    const bytes = d?.bytes;
+    return (
+      typeof bytes !== "number" ||
+      !Number.isInteger(bytes) ||
+      bytes < 0 ||
+      typeof d?.sha256 !== "string" ||
+      !/^[0-9a-f]{64}$/i.test(d.sha256)
+    );
+  });
+  return bad < 0 ? null : `shards[${bad}] is not {bytes, sha256 (64 hex digits)}`;
+}
+
 /** Reads our metadata back from a loaded model (`GraphModel.metadata`) or a model.json. */
 export function readVgg16Metadata(userDefinedMetadata: unknown): Vgg16Metadata | null {
   if (typeof userDefinedMetadata !== "object" || userDefinedMetadata === null) return null;

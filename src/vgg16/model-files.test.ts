@@ -8,6 +8,7 @@ import {
   fetchModelFiles,
   MODEL_CACHE_NAME,
   manifestTotalBytes,
+  parseModelJson,
   STANDARD_SHARD_BYTES,
   shardCacheKey,
   shardUrls,
@@ -313,6 +314,26 @@ describe("fetchModelFiles", () => {
     serveModel(gone, "model-A");
     gone.files.delete("https://example.test/models/vgg16/group1-shard2of3.bin");
     await expectError(gone, "download-failed", /group1-shard2of3\.bin \(HTTP 404\)/);
+
+    // Shard digests that cannot be checked are refused, not skipped.
+    const digest = { bytes: 32, sha256: "ab".repeat(32) };
+    const digestCases: [unknown, RegExp][] = [
+      [[digest, digest], /shards lists 2 digests for 3 shard files/],
+      [[digest, { bytes: 32, sha256: "not hex" }, digest], /shards\[1\] is not \{bytes, sha256/],
+      [[digest, digest, { bytes: -1, sha256: "ab".repeat(32) }], /shards\[2\] is not/],
+      [{ 0: digest }, /shards is not a list/],
+    ];
+    for (const [shards, text] of digestCases) {
+      const malformed = new FakeServer();
+      serveModel(malformed, "model-A", 1, { shards });
+      await expectError(malformed, "model-invalid", text);
+    }
+  });
+
+  it("checks the manifest against VGG16's layers unless told not to", () => {
+    const text = modelJson("model-A", [{ name: "w", shape: [3, 5], dtype: "float32" }], 1);
+    expect(() => parseModelJson(URL_JSON, text)).toThrow(/is not a VGG16 graph model: .*block1_conv1/);
+    expect(parseModelJson(URL_JSON, text, false).metadata.modelId).toBe("model-A");
   });
 });
 

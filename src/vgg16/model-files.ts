@@ -30,7 +30,7 @@
  */
 import type { io } from "@tensorflow/tfjs";
 import { vgg16ManifestProblems } from "../model/manifest-check";
-import { readVgg16Metadata, type Vgg16Metadata } from "../model/metadata";
+import { readVgg16Metadata, shardDigestsProblem, type Vgg16Metadata } from "../model/metadata";
 import { sha256Hex } from "../model/sha256";
 import type { LoadEvent } from "./api";
 import { errorMessage, Vgg16Error } from "./errors";
@@ -96,13 +96,10 @@ export function expectedShards(
   count: number,
   groups = 1,
 ): ShardExpectation[] {
-  const digests: unknown = metadata.shards;
-  if (Array.isArray(digests) && digests.length === count) {
-    return digests.map((d: { bytes?: unknown; sha256?: unknown } | null) => ({
-      bytes: typeof d?.bytes === "number" ? d.bytes : null,
-      sha256:
-        typeof d?.sha256 === "string" && /^[0-9a-f]{64}$/i.test(d.sha256) ? d.sha256.toLowerCase() : null,
-    }));
+  // parseModelJson refused malformed digests (shardDigestsProblem).
+  const digests = metadata.shards;
+  if (digests && digests.length === count) {
+    return digests.map((d) => ({ bytes: d.bytes, sha256: d.sha256.toLowerCase() }));
   }
   const size = STANDARD_SHARD_BYTES;
   const fits = groups === 1 && count > 0 && Math.ceil(totalBytes / size) === count;
@@ -213,6 +210,11 @@ export function parseModelJson(
   }
   const metadata = readVgg16Metadata(m.userDefinedMetadata);
   if (!metadata) return invalid("no VGG16 metadata (userDefinedMetadata.vgg16)");
+  const digestProblem = shardDigestsProblem(
+    metadata,
+    m.weightsManifest.reduce((n, group) => n + group.paths.length, 0),
+  );
+  if (digestProblem) return invalid(`userDefinedMetadata.vgg16.${digestProblem}`);
   if (checkArchitecture) {
     const weights = m.weightsManifest.flatMap((group) => group.weights);
     const problems = vgg16ManifestProblems(
