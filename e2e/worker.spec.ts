@@ -10,8 +10,8 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { extname, join, resolve } from "node:path";
-import { deflateSync } from "node:zlib";
 import { type BrowserContext, expect, type Page, test } from "@playwright/test";
+import { blackPng } from "../tests/helpers/awkward-images";
 import type { HarnessFile, TimedResult } from "./harness/worker-harness";
 
 const HARNESS = "/e2e/harness/worker-harness.html";
@@ -56,39 +56,6 @@ function badFiles(photos: readonly HarnessFile[]): HarnessFile[] {
       base64: Buffer.from(jpeg.base64, "base64").subarray(0, 2048).toString("base64"),
     },
   ];
-}
-
-/** A valid black PNG of any size, tiny on disk: 1-bit greyscale, all-zero rows, deflated. */
-function blackPng(width: number, height: number): Buffer {
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc = (bytes: Buffer) => {
-    let c = 0xffffffff;
-    for (const b of bytes) c = (crcTable[(c ^ b) & 0xff] as number) ^ (c >>> 8);
-    return (c ^ 0xffffffff) >>> 0;
-  };
-  const chunk = (type: string, data: Buffer) => {
-    const body = Buffer.concat([Buffer.from(type, "ascii"), data]);
-    const out = Buffer.alloc(body.length + 8);
-    out.writeUInt32BE(data.length, 0);
-    body.copy(out, 4);
-    out.writeUInt32BE(crc(body), body.length + 4);
-    return out;
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([1, 0, 0, 0, 0], 8); // bit depth 1, greyscale, deflate, no filter, no interlace
-  const raw = Buffer.alloc((Math.ceil(width / 8) + 1) * height); // filter byte 0 + zero bits per row
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk("IHDR", ihdr),
-    chunk("IDAT", deflateSync(raw, { level: 9 })),
-    chunk("IEND", Buffer.alloc(0)),
-  ]);
 }
 
 const median = (values: readonly number[]): number => {
@@ -325,8 +292,8 @@ test("refuses files too large to decode safely, decodes a big one at a reduced s
   test.skip(!!missingPhotos, missingPhotos ?? "");
   test.setTimeout(120_000);
   // 625 megapixels in a few kB: refused from its header. 56 megapixels: decoded at a reduced size, classified.
-  const huge = blackPng(25_000, 25_000);
-  const big = blackPng(8000, 7000);
+  const huge = Buffer.from(blackPng(25_000, 25_000));
+  const big = Buffer.from(blackPng(8000, 7000));
   const photo = photoFiles()[0] as HarnessFile;
   const r = await page.evaluate(
     async ({ pngBase64, bigBase64, photo }) => {

@@ -244,6 +244,20 @@ export function encodePng(options: PngOptions): Uint8Array {
   return new Uint8Array(out);
 }
 
+/** A valid black PNG of any size, tiny on disk: 1-bit greyscale, all-zero rows, deflated. */
+export function blackPng(width: number, height: number): Uint8Array {
+  const raw = Buffer.alloc((Math.ceil(width / 8) + 1) * height); // filter byte 0 + zero bits per row
+  const parts = [0x89, ...ascii("PNG"), 0x0d, 0x0a, 0x1a, 0x0a];
+  // bit depth 1, greyscale, deflate, no filter, no interlace
+  parts.push(...pngChunk("IHDR", [...u32be(width), ...u32be(height), 1, 0, 0, 0, 0]));
+  const out = Buffer.concat([
+    Buffer.from(parts),
+    Buffer.from(pngChunk("IDAT", deflateSync(raw, { level: 9 }))),
+    Buffer.from(pngChunk("IEND", [])),
+  ]);
+  return new Uint8Array(out);
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // GIF (animated), BMP, WebP (lossless), SVG
 
