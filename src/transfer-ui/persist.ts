@@ -7,6 +7,7 @@
  * can say that its files will not survive a reload.
  */
 import { type IDBPDatabase, openDB } from "idb";
+import { storageErrorInWords } from "../transfer/feature-cache";
 import type { EpochLogs } from "../transfer/head";
 import { emptyDataset, type LessonDataset } from "./logic";
 
@@ -38,12 +39,8 @@ async function attempt<T>(fallback: T, run: (database: IDBPDatabase) => Promise<
   }
 }
 
-/** A failed write in words: a full quota gets its own. */
-export function describeSaveError(error: unknown): string {
-  const name = typeof error === "object" && error !== null && "name" in error ? String(error.name) : "";
-  if (name === "QuotaExceededError") return "the browser's storage quota is full";
-  return `${name || "error"}: ${error instanceof Error ? error.message : String(error)}`;
-}
+/** A failed write in words: a full quota gets its own (the feature cache's wording). */
+export const describeSaveError = storageErrorInWords;
 
 /** Runs a write; resolves to null when it was saved, else to why not. */
 async function attemptWrite(run: (database: IDBPDatabase) => Promise<void>): Promise<string | null> {

@@ -78,16 +78,25 @@ function errorName(error: unknown): string {
   return error && typeof error === "object" && "name" in error ? String(error.name) : "";
 }
 
+const QUOTA_FULL = "the browser's storage quota is full";
+
+/** A failed IndexedDB write in words: a full quota as such, anything else as "Name: message". */
+export function storageErrorInWords(error: unknown): string {
+  const name = errorName(error);
+  if (name === "QuotaExceededError") return QUOTA_FULL;
+  return `${name || "error"}: ${error instanceof Error ? error.message : String(error)}`;
+}
+
 /** Turns a write failure into words for the UI; quota gets its own advice. */
 export function describeWriteError(error: unknown): string {
-  if (errorName(error) === "QuotaExceededError") {
+  const words = storageErrorInWords(error);
+  if (words === QUOTA_FULL) {
     return (
       "The browser's storage quota is full, so new features are not cached. Training still works; " +
       "features will be computed again next time. Clear the feature cache or free site storage to cache again."
     );
   }
-  const message = error instanceof Error ? error.message : String(error);
-  return `Features could not be cached (${errorName(error) || "error"}: ${message}). Training still works, uncached.`;
+  return `Features could not be cached (${words}). Training still works, uncached.`;
 }
 
 class IdbFeatureCache implements FeatureCache {
