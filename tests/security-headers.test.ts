@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   APP_CSP_DIRECTIVES,
@@ -34,5 +35,11 @@ describe("security headers", () => {
       expect(headers["Cross-Origin-Opener-Policy"]).toBe("same-origin");
       expect(headers["Cross-Origin-Embedder-Policy"]).toBe("require-corp");
     }
+  });
+
+  it("is the policy the README tells static hosts to send", () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    const lines = readme.split("\n").filter((line) => line.startsWith("default-src "));
+    expect(lines).toEqual([APP_HEADERS["Content-Security-Policy"]]);
   });
 });
