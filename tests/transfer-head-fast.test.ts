@@ -5,7 +5,7 @@
  * RMSprop kernel bit-identical to TF.js' optimizer.
  */
 import type * as tfjs from "@tensorflow/tfjs";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { FastHeadTrainer, fastHeadPlan } from "../src/transfer/fast-head";
 import {
   buildHead,
@@ -183,6 +183,38 @@ describe("fast training step", () => {
     expect(valLoss).toBeCloseTo(fastSecond.history[3]?.val_loss ?? Number.NaN, 4);
     a.dispose();
     b.dispose();
+    tf.dispose(Object.values(data));
+  });
+
+  it("a step that throws (a failed helper thread) puts the model back to the start of that epoch", async () => {
+    const data = dataset(2, 0.6);
+    const config = small({ epochs: 3 });
+    const reference = buildHead(tf, config, 2);
+    await trainHead(tf, reference, data, { ...config, epochs: 1 });
+    const afterEpoch1 = reference.getWeights().map((w) => Array.from(w.dataSync()));
+
+    // 50 samples: 3 steps per epoch. The 5th step (epoch 2, after one update of W1 in that epoch) throws.
+    const step = FastHeadTrainer.prototype.step;
+    let calls = 0;
+    const spy = vi.spyOn(FastHeadTrainer.prototype, "step").mockImplementation(function (
+      this: FastHeadTrainer,
+      rows,
+      seed,
+    ) {
+      calls++;
+      if (calls === 5) return Promise.reject(new Error("helper thread failed"));
+      return step.call(this, rows, seed);
+    });
+    const model = buildHead(tf, config, 2);
+    try {
+      await expect(trainHead(tf, model, data, config)).rejects.toThrow("helper thread failed");
+    } finally {
+      spy.mockRestore();
+    }
+    expect(calls).toBe(5);
+    expect(model.getWeights().map((w) => Array.from(w.dataSync()))).toEqual(afterEpoch1);
+    reference.dispose();
+    model.dispose();
     tf.dispose(Object.values(data));
   });
 

@@ -56,6 +56,7 @@ import {
   type SparseHeadKernels,
   sparseHeadKernels,
 } from "./sparse-head-kernels";
+import type { JobFunction } from "./sparse-head-protocol";
 import { copyRows, type RmspropKernel, rmspropInPlace, rmspropKernel } from "./wasm-kernels";
 
 type TF = typeof tfjs;
@@ -576,7 +577,7 @@ async function startSparse(
     const rowOffsets = buffer(config.batchSize);
     const xt = buffer(features * config.batchSize);
     const masks = buffer(features);
-    helper = internals.threads() > 1 ? await SparseHeadHelper.start(internals.memory, bound.bytes) : null;
+    helper = internals.threads() > 1 ? await SparseHeadHelper.start(internals.memory, bound.module) : null;
     return { w1, step: { kernels, internals, helper, rowOffsets, xt, masks, rule } };
   } catch (error) {
     helper?.dispose();
@@ -606,51 +607,64 @@ function sparseForward(
   const masks = internals.offsetOf(step.masks);
   kernels.gather(internals.offsetOf(step.rowOffsets), b, features, xt, masks);
   const w = internals.offsetOf(w1);
-  const z = tf.zeros([b, hidden]);
-  if (!helper) {
-    kernels.forward(w, hidden, xt, masks, b, 0, features, internals.offsetOf(z));
-    return z;
+  // With a helper, each thread sums half the features into its own z; the halves are added (float32 rounding
+  // only).
+  const z = [tf.zeros([b, hidden])];
+  if (helper) z.push(tf.zeros([b, hidden]));
+  inHalves(step, "forward", features, (k0, k1, part) => [
+    w,
+    hidden,
+    xt,
+    masks,
+    b,
+    k0,
+    k1,
+    internals.offsetOf(z[part] as Tensor),
+  ]);
+  const [own, helpers] = z as [Tensor, Tensor?];
+  return helpers ? tf.add(own, helpers) : own;
+}
+
+/**
+ * Runs kernel `name` over features [0, features): on this thread alone, or with the helper thread taking the
+ * upper half (part 1) while this one does the lower (part 0).
+ */
+function inHalves(
+  step: SparseStep,
+  name: JobFunction,
+  features: number,
+  ints: (k0: number, k1: number, part: 0 | 1) => number[],
+  floats: readonly number[] = [],
+): void {
+  const run = step.kernels[name] as (...args: number[]) => void;
+  if (!step.helper) {
+    run(...ints(0, features, 0), ...floats);
+    return;
   }
-  // Each thread sums half the features into its own z; the halves are added (float32 rounding only).
   const split = features >> 1;
-  const zHelper = tf.zeros([b, hidden]);
-  helper.run("forward", [w, hidden, xt, masks, b, split, features, internals.offsetOf(zHelper)]);
+  step.helper.run(name, ints(split, features, 1), floats);
   try {
-    kernels.forward(w, hidden, xt, masks, b, 0, split, internals.offsetOf(z));
+    run(...ints(0, split, 0), ...floats);
   } finally {
-    helper.wait();
+    step.helper.wait();
   }
-  return tf.add(z, zHelper);
 }
 
 /** W1's gradient x·δ and RMSprop step, row by row in place (see sparse-head-kernels.ts). */
 function sparseUpdate(step: SparseStep, w1: Tensor, dz1: Tensor, b: number): void {
-  const { kernels, internals, helper, rule } = step;
+  const { internals, rule } = step;
   const [features, hidden] = w1.shape as [number, number];
-  const args = (k0: number, k1: number) =>
-    [
-      internals.offsetOf(w1),
-      internals.offsetOf(rule.meanSquare()),
-      hidden,
-      internals.offsetOf(step.xt),
-      internals.offsetOf(step.masks),
-      b,
-      internals.offsetOf(dz1),
-      k0,
-      k1,
-    ] as const;
-  const floats = [rule.learningRate, rule.decay, 1 - rule.decay, rule.epsilon] as const;
-  if (!helper) {
-    kernels.update(...args(0, features), ...floats);
-    return;
-  }
-  const split = features >> 1;
-  helper.run("update", args(split, features), floats);
-  try {
-    kernels.update(...args(0, split), ...floats);
-  } finally {
-    helper.wait();
-  }
+  const w = internals.offsetOf(w1);
+  const meanSquare = internals.offsetOf(rule.meanSquare());
+  const xt = internals.offsetOf(step.xt);
+  const masks = internals.offsetOf(step.masks);
+  const dz = internals.offsetOf(dz1);
+  inHalves(step, "update", features, (k0, k1) => [w, meanSquare, hidden, xt, masks, b, dz, k0, k1], [
+    rule.learningRate,
+    rule.decay,
+    1 - rule.decay,
+    rule.epsilon,
+  ]);
 }
 
 /**

@@ -39,13 +39,12 @@ export class SparseHeadHelper {
    */
   static async start(
     memory: WebAssembly.Memory,
-    moduleBytes: Uint8Array<ArrayBuffer>,
+    module: WebAssembly.Module,
   ): Promise<SparseHeadHelper | null> {
     if (typeof Worker === "undefined" || typeof SharedArrayBuffer === "undefined") return null;
     if (!(memory.buffer instanceof SharedArrayBuffer)) return null;
     let worker: Worker | null = null;
     try {
-      const module = new WebAssembly.Module(moduleBytes);
       const control = new SharedArrayBuffer(CONTROL.bytes);
       worker = new Worker(new URL("./sparse-head-helper.worker.ts", import.meta.url), { type: "module" });
       const started = worker;

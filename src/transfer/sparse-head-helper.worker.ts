@@ -6,7 +6,7 @@
  * would cost more than the kernels save). The thread blocks in Atomics.wait
  * between jobs and is terminated by its owner.
  */
-import { CONTROL, type HelperInit, JOB_FUNCTIONS } from "./sparse-head-protocol";
+import { CONTROL, type HelperInit, type HelperReady, JOB_FUNCTIONS } from "./sparse-head-protocol";
 
 self.onmessage = (event: MessageEvent<HelperInit>) => {
   const { module, memory, control } = event.data;
@@ -15,14 +15,14 @@ self.onmessage = (event: MessageEvent<HelperInit>) => {
   let exports: WebAssembly.Exports;
   try {
     exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
-  } catch (error) {
-    postMessage({ ready: false, error: String(error) });
+  } catch {
+    postMessage({ ready: false } satisfies HelperReady);
     return;
   }
   // Read before saying ready: the owner may start a job as soon as it hears, and that job must not be
   // mistaken for one already seen.
   let seen = Atomics.load(ints, CONTROL.request);
-  postMessage({ ready: true });
+  postMessage({ ready: true } satisfies HelperReady);
   for (;;) {
     Atomics.wait(ints, CONTROL.request, seen);
     seen = Atomics.load(ints, CONTROL.request);
@@ -31,11 +31,11 @@ self.onmessage = (event: MessageEvent<HelperInit>) => {
       const name = JOB_FUNCTIONS[Atomics.load(ints, CONTROL.job)];
       const run = name ? (exports[name] as (...args: number[]) => void) : null;
       if (!run) throw new Error("unknown job");
-      const args = Array.from({ length: CONTROL.intArgs }, (_, i) => ints[CONTROL.args + i] as number);
-      const fargs = Array.from({ length: CONTROL.floatArgs }, (_, i) => floats[CONTROL.floats + i] as number);
+      const intCount = Atomics.load(ints, CONTROL.intCount);
+      const floatCount = Atomics.load(ints, CONTROL.floatCount);
       run(
-        ...args.slice(0, Atomics.load(ints, CONTROL.intCount)),
-        ...fargs.slice(0, Atomics.load(ints, CONTROL.floatCount)),
+        ...ints.subarray(CONTROL.args, CONTROL.args + intCount),
+        ...floats.subarray(CONTROL.floats, CONTROL.floats + floatCount),
       );
     } catch {
       status = 1;

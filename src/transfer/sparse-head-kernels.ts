@@ -32,6 +32,7 @@ import {
   get,
   I32,
   i32,
+  kernelsOnMemory,
   Locals,
   memarg,
   op,
@@ -262,11 +263,19 @@ export interface BoundSparseHeadKernels {
   kernels: SparseHeadKernels;
   /** Whether the fused (relaxed SIMD) variant runs. */
   fused: boolean;
-  /** The module's bytes, for a helper thread on the same memory. */
-  bytes: Uint8Array<ArrayBuffer>;
+  /** The compiled module, for a helper thread on the same memory. */
+  module: WebAssembly.Module;
 }
 
-const instances = new WeakMap<WebAssembly.Memory, Map<boolean, BoundSparseHeadKernels | null>>();
+let relaxedSimd: boolean | null = null;
+/** Whether this engine compiles relaxed SIMD (a property of the engine, not of the memory). */
+function hasRelaxedSimd(): boolean {
+  relaxedSimd ??= WebAssembly.validate(sparseHeadModule(false, true));
+  return relaxedSimd;
+}
+
+const fusedOrPlain = new WeakMap<WebAssembly.Memory, BoundSparseHeadKernels | null>();
+const plainOnly = new WeakMap<WebAssembly.Memory, BoundSparseHeadKernels | null>();
 
 /**
  * The kernels bound to the backend's memory (once per memory): the fused
@@ -278,26 +287,11 @@ export function sparseHeadKernels(
   memory: WebAssembly.Memory,
   options: { fused?: boolean } = {},
 ): BoundSparseHeadKernels | null {
-  const allowFused = options.fused !== false;
-  let perMemory = instances.get(memory);
-  if (!perMemory) {
-    perMemory = new Map();
-    instances.set(memory, perMemory);
-  }
-  if (perMemory.has(allowFused)) return perMemory.get(allowFused) ?? null;
-  let bound: BoundSparseHeadKernels | null = null;
-  try {
-    const shared = typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;
-    for (const fused of allowFused ? [true, false] : [false]) {
-      const bytes = sparseHeadModule(shared, fused);
-      if (!WebAssembly.validate(bytes)) continue;
-      const { exports } = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-      bound = { kernels: exports as unknown as SparseHeadKernels, fused, bytes };
-      break;
-    }
-  } catch {
-    bound = null;
-  }
-  perMemory.set(allowFused, bound);
-  return bound;
+  const fused = options.fused !== false && hasRelaxedSimd();
+  return kernelsOnMemory(
+    options.fused === false ? plainOnly : fusedOrPlain,
+    memory,
+    (shared) => sparseHeadModule(shared, fused),
+    (exports, module) => ({ kernels: exports as unknown as SparseHeadKernels, fused, module }),
+  );
 }

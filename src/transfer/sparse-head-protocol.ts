@@ -27,4 +27,7 @@ export interface HelperInit {
   control: SharedArrayBuffer;
 }
 
-export type HelperReady = { ready: true } | { ready: false; error: string };
+/** The helper's one message: whether it instantiated the kernels. */
+export interface HelperReady {
+  ready: boolean;
+}

@@ -357,8 +357,8 @@ export async function fetchModelFiles(modelUrl: string, options: FetchModelOptio
   let fromNetwork = 0;
   // Cached shards whose SHA-256 is checked in the background, as they are read: one digest at a time
   // (WebCrypto copies its input, so starting all at once would hold a second copy of the weights), stopping
-  // at the first mismatch. Measured in Chromium on 2 vCPUs, this beat starting the check after the reads
-  // (it then competed with the warm-up's two threads).
+  // at the first mismatch. In one comparison in Chromium on 2 vCPUs (two reloads each, a noisy machine),
+  // this beat starting the check after all reads, which then competed with the warm-up's two threads.
   let cacheCheck: Promise<boolean> | null = null;
   const checkLater = (buffer: ArrayBuffer, want: ShardExpectation) => {
     cacheCheck = (cacheCheck ?? Promise.resolve(true)).then(
@@ -388,12 +388,13 @@ export async function fetchModelFiles(modelUrl: string, options: FetchModelOptio
     if (cache) {
       const hit = await cache.match(key).catch(() => undefined);
       if (hit) buffer = await hit.arrayBuffer().catch(() => null);
-      const later =
+      // Digests always carry the size: a shard of the right size may wait for its SHA-256.
+      if (
         buffer !== null &&
-        options.verifyCacheLater === true &&
+        options.verifyCacheLater &&
         want.sha256 !== null &&
-        (want.bytes === null || buffer.byteLength === want.bytes);
-      if (buffer !== null && later) {
+        buffer.byteLength === want.bytes
+      ) {
         checkLater(buffer, want);
       } else if (buffer !== null && (await shardProblem(buffer, want)) !== null) {
         // A damaged entry (truncated, altered) is dropped and downloaded again: the cache heals itself.

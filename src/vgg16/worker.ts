@@ -115,10 +115,9 @@ async function loadModel(options: LoadOptions, emit: Emit): Promise<LoadedModel>
   try {
     return await uploadAndWarm(files, backend, keyOf(options), started, emit);
   } catch (error) {
-    // Damaged weights can also fail the build or the warm-up: repair before reporting anything else.
-    const damaged =
-      error instanceof DamagedCacheError || (files.cacheCheck !== null && !(await files.cacheCheck));
-    if (!damaged) throw error;
+    // uploadAndWarm refuses weights that failed the check; damaged weights may also have failed the build or
+    // the warm-up. Either way the check says so: repair before reporting anything else.
+    if (files.cacheCheck === null || (await files.cacheCheck)) throw error;
   }
   // A cached shard changed since it was stored (it matched its size, not its SHA-256): load again, this
   // time checking every cached shard before use, which drops and downloads the damaged ones. The cache
@@ -134,11 +133,6 @@ async function loadModel(options: LoadOptions, emit: Emit): Promise<LoadedModel>
       ),
   });
   return uploadAndWarm(again, backend, keyOf(options), started, emit);
-}
-
-/** The background check of the cached shards failed: the uploaded weights must not be used. */
-class DamagedCacheError extends Error {
-  override name = "DamagedCacheError";
 }
 
 /** Local models (__local-models__) live only in Cache Storage: never ask a server for them. */
@@ -193,7 +187,7 @@ async function uploadAndWarm(
   }
   if (files.cacheCheck && !(await files.cacheCheck)) {
     model.dispose();
-    throw new DamagedCacheError("a cached weights shard does not match its SHA-256");
+    throw new Error("a cached weights shard does not match its SHA-256");
   }
   const warmupMs = performance.now() - warmStart;
   emit({ type: "phase", phase: "warmup", fraction: 1, elapsedMs: warmupMs });

@@ -225,13 +225,15 @@ export function wasmModule(
 /**
  * Instantiates a kernel module on a WASM heap (TF.js' memory), once per
  * memory: `cache` remembers the result, null where the module does not
- * validate or instantiate (no WASM SIMD, an unexpected build).
+ * validate or instantiate (no WASM SIMD, an unexpected build). `pick` also
+ * gets the compiled module, for another thread to instantiate on the same
+ * (shared) memory.
  */
 export function kernelsOnMemory<T>(
   cache: WeakMap<WebAssembly.Memory, T | null>,
   memory: WebAssembly.Memory,
   moduleBytes: (sharedMemory: boolean) => Uint8Array<ArrayBuffer>,
-  pick: (exports: WebAssembly.Exports) => T,
+  pick: (exports: WebAssembly.Exports, module: WebAssembly.Module) => T,
 ): T | null {
   if (cache.has(memory)) return cache.get(memory) ?? null;
   let kernels: T | null = null;
@@ -239,7 +241,8 @@ export function kernelsOnMemory<T>(
     const shared = typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;
     const bytes = moduleBytes(shared);
     if (WebAssembly.validate(bytes)) {
-      kernels = pick(new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports);
+      const module = new WebAssembly.Module(bytes);
+      kernels = pick(new WebAssembly.Instance(module, { env: { memory } }).exports, module);
     }
   } catch {
     kernels = null;
