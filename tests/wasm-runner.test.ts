@@ -1,36 +1,81 @@
 /**
- * Winograd F(2×2, 3×3) convolutions (src/vgg16/winograd) against TF.js'
- * conv2d on the same WASM backend: one layer in each output mode (plain,
- * max-pooled, zero-padded for the next layer), then the whole conv base of a
- * synthetic VGG16 against the GraphModel it runs.
+ * Winograd F(2×2, 3×3) and F(4×4, 3×3) convolutions (src/vgg16/wasm-runner)
+ * against TF.js' conv2d on the same WASM backend: one layer in each output
+ * mode (plain, max-pooled, zero-padded for the next layer) by both paths
+ * (XNNPACK products; the rows path with the relaxed-SIMD product, its tile
+ * rows split between two "threads"), then the whole conv base of a synthetic
+ * VGG16 against the GraphModel it runs, by both paths.
+ *
+ * Node 20 compiles relaxed SIMD only behind a V8 flag (Chromium has it on).
  */
+import { setFlagsFromString } from "node:v8";
 import type * as tfType from "@tensorflow/tfjs";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildMetadata } from "../src/model/convert";
 import { buildVgg16GraphModel } from "../src/model/graph-model";
 import { createRandom } from "../src/model/random";
 import { syntheticVgg16Weights } from "../src/model/synthetic";
-import { TRANSFORMS, winogradKernels, winogradModule } from "../src/vgg16/wasm-runner/kernels";
+import {
+  TRANSFORMS,
+  type WinogradKernels,
+  winogradKernels,
+  winogradModule,
+} from "../src/vgg16/wasm-runner/kernels";
 import {
   denseLayer,
   padSame,
+  type RowsContext,
   registerWinogradKernels,
   type Vgg16Runnable,
   winogradConv,
+  winogradConvRows,
   winogradVgg16,
   winogradWeights,
 } from "../src/vgg16/wasm-runner/runner";
-import { wasmInternals } from "../src/wasm/tfjs-heap";
+import { decodeRowsJob, runWinogradRows } from "../src/vgg16/wasm-runner/winograd-rows";
+import { type WasmInternals, wasmInternals } from "../src/wasm/tfjs-heap";
 import { tfWasm } from "./helpers/tf-node";
 
+setFlagsFromString("--experimental-wasm-relaxed-simd");
+
 let tf: typeof tfType;
+let internals: WasmInternals;
+let kernels: WinogradKernels;
 beforeAll(async () => {
   tf = await tfWasm();
-  const internals = wasmInternals(tf);
-  const kernels = internals && winogradKernels(internals.memory);
-  if (!kernels) throw new Error("the Winograd kernels did not instantiate on the WASM backend");
+  const found = wasmInternals(tf);
+  const bound = found && winogradKernels(found.memory);
+  if (!found || !bound) throw new Error("the Winograd kernels did not instantiate on the WASM backend");
+  if (!bound.gemm) throw new Error("no relaxed-SIMD gemm: the V8 flag did not take");
+  [internals, kernels] = [found, bound];
   registerWinogradKernels(tf, kernels);
 });
+
+/**
+ * The rows path with a stand-in helper that runs its half in this thread
+ * when awaited: the split, the job's int32 encoding and both scratch parts
+ * are exercised as with a real second thread.
+ */
+function rowsInThisThread(scratchBytesPerThread: number): RowsContext & { dispose(): void } {
+  const scratch = tf.zeros([(2 * scratchBytesPerThread) / 4]);
+  let pending: number[] | null = null;
+  const helper = {
+    run: (_name: string, ints: readonly number[]) => {
+      pending = [...ints];
+    },
+    wait: () => {
+      if (pending) runWinogradRows(kernels, decodeRowsJob(pending));
+      pending = null;
+    },
+  };
+  return {
+    kernels,
+    helpers: [helper],
+    scratch: internals.offsetOf(scratch),
+    scratchBytesPerThread,
+    dispose: () => scratch.dispose(),
+  };
+}
 
 function randomTensor(shape: number[], seed: number, scale = 1): tfType.Tensor {
   const random = createRandom(seed);
@@ -58,11 +103,39 @@ describe("Winograd kernels module", () => {
   it("validates with a shared and with an unshared memory import", () => {
     expect(WebAssembly.validate(winogradModule(false))).toBe(true);
     expect(WebAssembly.validate(winogradModule(true))).toBe(true);
+    expect(WebAssembly.validate(winogradModule(true, true))).toBe(true);
   });
+
+  it.each([
+    [1, 12, 8],
+    [7, 12, 24],
+    [13, 5, 16],
+  ])(
+    "gemm: a [%i, %i] · [%i·, n] product equals tf.matMul (4-row blocks and single rows)",
+    async (m, k, n) => {
+      const a = randomTensor([m, k], 31);
+      const b = randomTensor([k, n], 32);
+      const c = tf.fill([m, n], Number.NaN); // every element must be written
+      const expected = tf.matMul(a as tfType.Tensor2D, b as tfType.Tensor2D);
+      kernels.gemm?.(internals.offsetOf(a), internals.offsetOf(b), internals.offsetOf(c), m, k, n);
+      expect(await maxAbs(expected)).toBeGreaterThan(1);
+      expect(await maxAbsDiff(c, expected)).toBeLessThan(1e-5);
+      tf.dispose([a, b, c, expected]);
+    },
+  );
 });
 
-describe.each([2, 4] as const)("one F(%i×%i, 3×3) layer equals conv2d + bias + ReLU", (tile) => {
-  const [n, size, c, k] = [2, 12, 8, 12];
+describe.each([
+  [2, "XNNPACK products"],
+  [4, "XNNPACK products"],
+  [2, "rows path"],
+  [4, "rows path"],
+] as const)("one F(%i×·, 3×3) layer by the %s equals conv2d + bias + ReLU", (tile, path) => {
+  // 3 images: the rows path's split (half of the 9 or 18 tile rows) falls inside image 1.
+  const [n, size, c, k] = [3, 12, 8, 16];
+  let rows: (RowsContext & { dispose(): void }) | null = null;
+  const conv = (x: tfType.Tensor4D, u: tfType.Tensor2D[], b: tfType.Tensor1D, pool: boolean, pad: boolean) =>
+    rows ? winogradConvRows(tf, x, u, b, { pool, pad }, rows) : winogradConv(tf, x, u, b, { pool, pad });
   let x: tfType.Tensor4D;
   let kernel: tfType.Tensor4D;
   let bias: tfType.Tensor1D;
@@ -75,7 +148,10 @@ describe.each([2, 4] as const)("one F(%i×%i, 3×3) layer equals conv2d + bias +
     bias = randomTensor([k], 3, 0.2) as tfType.Tensor1D;
     u = winogradWeights(tf, kernel, tile);
     reference = tf.fused.conv2d({ x, filter: kernel, strides: 1, pad: "same", bias, activation: "relu" });
+    // Scratch for the wider of the two layers below (k → c and c → k channels).
+    if (path === "rows path") rows = rowsInThisThread((tile + 2) ** 2 * (size * size) * (c + k) * 4);
   });
+  afterAll(() => rows?.dispose());
 
   it("transforms a [3, 3, C, K] kernel into (tile + 2)² matrices [C, K] = G g Gᵀ", async () => {
     const n = tile + 2;
@@ -100,7 +176,7 @@ describe.each([2, 4] as const)("one F(%i×%i, 3×3) layer equals conv2d + bias +
   });
 
   it("plain output: same values as tf.fused.conv2d (both images)", async () => {
-    const y = winogradConv(tf, padSame(tf, x), u, bias, { pool: false, pad: false });
+    const y = conv(padSame(tf, x), u, bias, false, false);
     expect(y.shape).toEqual([n, size, size, k]);
     // Half the outputs are ReLU zeros; the rest are O(1): the difference is float32 rounding.
     expect(await maxAbs(reference)).toBeGreaterThan(1);
@@ -110,7 +186,7 @@ describe.each([2, 4] as const)("one F(%i×%i, 3×3) layer equals conv2d + bias +
 
   it("pooled output: same values as conv2d then a 2×2 max-pool", async () => {
     const pooledReference = tf.maxPool(reference, 2, 2, "valid");
-    const y = winogradConv(tf, padSame(tf, x), u, bias, { pool: true, pad: false });
+    const y = conv(padSame(tf, x), u, bias, true, false);
     expect(y.shape).toEqual([n, size / 2, size / 2, k]);
     expect(await maxAbsDiff(y, pooledReference)).toBeLessThan(1e-5);
     y.dispose();
@@ -118,7 +194,7 @@ describe.each([2, 4] as const)("one F(%i×%i, 3×3) layer equals conv2d + bias +
   });
 
   it("padded output: a zero border around the same values, which the next layer reads as its input", async () => {
-    const y = winogradConv(tf, padSame(tf, x), u, bias, { pool: false, pad: true });
+    const y = conv(padSame(tf, x), u, bias, false, true);
     expect(y.shape).toEqual([n, size + 2, size + 2, k]);
     const inner = y.slice([0, 1, 1, 0], [n, size, size, k]);
     expect(await maxAbsDiff(inner, reference)).toBeLessThan(1e-5);
@@ -129,7 +205,7 @@ describe.each([2, 4] as const)("one F(%i×%i, 3×3) layer equals conv2d + bias +
     const kernel2 = randomTensor([3, 3, k, c], 4, 0.3) as tfType.Tensor4D;
     const bias2 = randomTensor([c], 5, 0.2) as tfType.Tensor1D;
     const u2 = winogradWeights(tf, kernel2, tile);
-    const chained = winogradConv(tf, y, u2, bias2, { pool: true, pad: false });
+    const chained = conv(y, u2, bias2, true, false);
     const chainedReference = tf.maxPool(
       tf.fused.conv2d({
         x: reference,
@@ -175,13 +251,16 @@ describe("the streaming dense kernel equals tf.fused.matMul", () => {
   });
 });
 
-describe("the Winograd runner on a synthetic VGG16 conv base", () => {
+describe.each([
+  ["rows path", true],
+  ["XNNPACK products", false],
+])("the Winograd runner (%s) on a synthetic VGG16 conv base", (_path, rows) => {
   let model: tfType.GraphModel;
   let runner: Vgg16Runnable | null;
   let input: tfType.Tensor;
   let expected: tfType.Tensor;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     const weights = syntheticVgg16Weights(7, false);
     const artifacts = buildVgg16GraphModel(weights, {
       quantization: "none",
@@ -197,7 +276,7 @@ describe("the Winograd runner on a synthetic VGG16 conv base", () => {
     // The GraphModel's result first: the runner frees the conv kernels it replaces.
     input = randomTensor([5, 224, 224, 3], 9, 120); // 5 images: chunks of 4 and 1
     expected = model.execute(input, "features") as tfType.Tensor;
-    runner = winogradVgg16(tf, model, { features: "features", predictions: null });
+    runner = await winogradVgg16(tf, model, { features: "features", predictions: null }, { rows });
   }, 120_000);
 
   it("gives the GraphModel's features (7×7×512) for a batch of 5 images (run in chunks of 4 and 1)", async () => {
@@ -219,7 +298,7 @@ describe("the Winograd runner on a synthetic VGG16 conv base", () => {
     input.dispose();
   });
 
-  it("holds U instead of the 12 kernels it replaces, and frees everything with the model", () => {
+  it("holds U (and the rows path's scratch) instead of the 12 kernels it replaces, and frees everything with the model", () => {
     // Replaced: every conv kernel but block1_conv1's (3·3·3·64); the biases (4,224 floats) stay.
     const block5 = 3 * 9 * 512 * 512;
     const replaced = 14_714_688 - 1_728 - 4_224;
@@ -229,7 +308,10 @@ describe("the Winograd runner on a synthetic VGG16 conv base", () => {
     const after = tf.memory();
     // 9 layers × 36 matrices (F(4×4), blocks 1–4) and 3 × 16 (F(2×2), block 5), and the GraphModel's 26
     // weight tensors less the 12 kernels already freed.
-    expect(before.numTensors - after.numTensors).toBe(9 * 36 + 3 * 16 + 26 - 12);
-    expect(before.numBytes - after.numBytes).toBe((uFloats + 1_728 + 4_224) * 4);
+    // The rows path adds one scratch tensor (one thread here: Node's WASM memory is not shared), sized for
+    // block 4's 512 → 512 layers: 9 tile rows of 7 tiles, 36 matrices, V and M of 512 channels each.
+    const scratch = rows ? 36 * 63 * (512 + 512) * 4 : 0;
+    expect(before.numTensors - after.numTensors).toBe(9 * 36 + 3 * 16 + 26 - 12 + (rows ? 1 : 0));
+    expect(before.numBytes - after.numBytes).toBe((uFloats + 1_728 + 4_224) * 4 + scratch);
   });
 });

@@ -272,7 +272,9 @@ async function run(params: BenchParams, rec: Recorder): Promise<void> {
       const { info, ms } = loaded;
       r.backend = info.backend.name;
       r.backend_reason = info.backend.reason;
-      r.engine = info.engine;
+      r.engine = info.convolutionThreads
+        ? `${info.engine} (convolutions on ${info.convolutionThreads} thread(s))`
+        : info.engine;
       r.threads = info.backend.threads;
       r.simd = info.backend.simd;
       if (info.backend.name !== params.backend) {

@@ -47,16 +47,17 @@
  * continuing, model.fit, saving and compileHead's reset all behave as before.
  */
 import type * as tfjs from "@tensorflow/tfjs";
+import { HeapHelper } from "../wasm/heap-helper";
 import { type WasmInternals, wasmInternals } from "../wasm/tfjs-heap";
 import type { HeadConfig, OptimizerName } from "./head";
-import { SparseHeadHelper } from "./sparse-head-helper";
 import {
+  SPARSE_HEAD_JOBS,
   SPARSE_HEAD_MAX_BATCH,
   SPARSE_HEAD_UNIT_GROUP,
+  type SparseHeadJob,
   type SparseHeadKernels,
   sparseHeadKernels,
 } from "./sparse-head-kernels";
-import type { JobFunction } from "./sparse-head-protocol";
 import { copyRows, type RmspropKernel, rmspropInPlace, rmspropKernel } from "./wasm-kernels";
 
 type TF = typeof tfjs;
@@ -369,7 +370,7 @@ interface SparseStep {
   kernels: SparseHeadKernels;
   internals: WasmInternals;
   /** Runs the second half of each kernel, or null (one thread). */
-  helper: SparseHeadHelper | null;
+  helper: HeapHelper<SparseHeadJob> | null;
   /** Scratch tensors written by the kernels (float32 tensors, used as raw heap buffers). */
   rowOffsets: Tensor;
   xt: Tensor;
@@ -562,7 +563,7 @@ async function startSparse(
   const w1 = tf.tidy(() => tf.variable(tf.add(plan.kernel.read(), 0), true));
   let rule: RmspropRule | null = null;
   const scratch: Tensor[] = [];
-  let helper: SparseHeadHelper | null = null;
+  let helper: HeapHelper<SparseHeadJob> | null = null;
   try {
     rule = await wasmRmspropRule(tf, model, plan, config, w1, "model", null);
     if (!rule) {
@@ -577,7 +578,16 @@ async function startSparse(
     const rowOffsets = buffer(config.batchSize);
     const xt = buffer(features * config.batchSize);
     const masks = buffer(features);
-    helper = internals.threads() > 1 ? await SparseHeadHelper.start(internals.memory, bound.module) : null;
+    helper =
+      internals.threads() > 1
+        ? await HeapHelper.start(
+            internals.memory,
+            bound.module,
+            () => new Worker(new URL("./sparse-head-helper.worker.ts", import.meta.url), { type: "module" }),
+            SPARSE_HEAD_JOBS,
+            "the training helper thread",
+          )
+        : null;
     return { w1, step: { kernels, internals, helper, rowOffsets, xt, masks, rule } };
   } catch (error) {
     helper?.dispose();
@@ -631,7 +641,7 @@ function sparseForward(
  */
 function inHalves(
   step: SparseStep,
-  name: JobFunction,
+  name: SparseHeadJob,
   features: number,
   ints: (k0: number, k1: number, part: 0 | 1) => number[],
   floats: readonly number[] = [],

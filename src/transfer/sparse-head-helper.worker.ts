@@ -1,47 +1,8 @@
-/**
- * A second thread for the head's sparse kernels (sparse-head-helper.ts): it
- * instantiates the kernel module on TF.js' shared WASM memory and then runs
- * one job at a time, handed over through a small shared control block, so a
- * job starts within microseconds (a postMessage round trip per training step
- * would cost more than the kernels save). The thread blocks in Atomics.wait
- * between jobs and is terminated by its owner.
- */
-import { CONTROL, type HelperInit, type HelperReady, JOB_FUNCTIONS } from "./sparse-head-protocol";
+/** The head training's helper thread (fast-head.ts): half of each sparse kernel call (sparse-head-kernels.ts). */
+import { serveHeapJobs } from "../wasm/heap-helper-worker";
+import { SPARSE_HEAD_JOBS } from "./sparse-head-kernels";
 
-self.onmessage = (event: MessageEvent<HelperInit>) => {
-  const { module, memory, control } = event.data;
-  const ints = new Int32Array(control);
-  const floats = new Float32Array(control);
-  let exports: WebAssembly.Exports;
-  try {
-    exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
-  } catch {
-    postMessage({ ready: false } satisfies HelperReady);
-    return;
-  }
-  // Read before saying ready: the owner may start a job as soon as it hears, and that job must not be
-  // mistaken for one already seen.
-  let seen = Atomics.load(ints, CONTROL.request);
-  postMessage({ ready: true } satisfies HelperReady);
-  for (;;) {
-    Atomics.wait(ints, CONTROL.request, seen);
-    seen = Atomics.load(ints, CONTROL.request);
-    let status = 0;
-    try {
-      const name = JOB_FUNCTIONS[Atomics.load(ints, CONTROL.job)];
-      const run = name ? (exports[name] as (...args: number[]) => void) : null;
-      if (!run) throw new Error("unknown job");
-      const intCount = Atomics.load(ints, CONTROL.intCount);
-      const floatCount = Atomics.load(ints, CONTROL.floatCount);
-      run(
-        ...ints.subarray(CONTROL.args, CONTROL.args + intCount),
-        ...floats.subarray(CONTROL.floats, CONTROL.floats + floatCount),
-      );
-    } catch {
-      status = 1;
-    }
-    Atomics.store(ints, CONTROL.status, status);
-    Atomics.store(ints, CONTROL.done, seen);
-    Atomics.notify(ints, CONTROL.done);
-  }
-};
+const call = (name: string) => (exports: WebAssembly.Exports, ints: Int32Array, floats: Float32Array) =>
+  (exports[name] as (...args: number[]) => void)(...ints, ...floats);
+
+serveHeapJobs(SPARSE_HEAD_JOBS, { forward: call("forward"), update: call("update") });

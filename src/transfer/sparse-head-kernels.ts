@@ -30,11 +30,13 @@ import {
   elementAddress,
   F32,
   get,
+  hasRelaxedSimd,
   I32,
   i32,
   kernelsOnMemory,
   Locals,
   memarg,
+  multiplyAdd,
   op,
   range,
   set,
@@ -77,18 +79,16 @@ export interface SparseHeadKernels {
   ): void;
 }
 
+/** The kernels a helper thread runs (sparse-head-helper.worker.ts), by name. */
+export const SPARSE_HEAD_JOBS = ["forward", "update"] as const;
+export type SparseHeadJob = (typeof SPARSE_HEAD_JOBS)[number];
+
 /** Hidden units are processed in groups of this many floats (4 vectors): H must be a multiple. */
 export const SPARSE_HEAD_UNIT_GROUP = 16;
 /** Sample masks are one int32 per feature. */
 export const SPARSE_HEAD_MAX_BATCH = 32;
 
 const VECTORS = SPARSE_HEAD_UNIT_GROUP / 4;
-
-/** c + a·b (vectors pushed by the three instruction lists): relaxed SIMD's fused multiply-add, or a multiply and an add. */
-const multiplyAdd = (c: number[], a: number[], b: number[], fused: boolean) =>
-  fused
-    ? [...a, ...b, ...c, ...simd.f32x4RelaxedMadd]
-    : [...c, ...a, ...b, ...simd.f32x4Mul, ...simd.f32x4Add];
 
 function gatherFunction() {
   const [ROWS, B, F, XT, MASKS] = [0, 1, 2, 3, 4];
@@ -265,13 +265,6 @@ export interface BoundSparseHeadKernels {
   fused: boolean;
   /** The compiled module, for a helper thread on the same memory. */
   module: WebAssembly.Module;
-}
-
-let relaxedSimd: boolean | null = null;
-/** Whether this engine compiles relaxed SIMD (a property of the engine, not of the memory). */
-function hasRelaxedSimd(): boolean {
-  relaxedSimd ??= WebAssembly.validate(sparseHeadModule(false, true));
-  return relaxedSimd;
 }
 
 const fusedOrPlain = new WeakMap<WebAssembly.Memory, BoundSparseHeadKernels | null>();

@@ -122,6 +122,11 @@ export interface LoadedModel {
   readonly metadata: Vgg16Metadata;
   readonly backend: BackendInfo;
   readonly engine: Vgg16Engine;
+  /**
+   * Threads the WASM runner's convolutions run on: its own helper thread
+   * counts (relaxed SIMD), else XNNPACK's. Absent for the GraphModel.
+   */
+  readonly convolutionThreads?: number;
   readonly fromCache: boolean;
   readonly timings: {
     readonly downloadMs: number;

@@ -79,9 +79,9 @@ let pthreadRedirect = false;
  * Replaces this worker's `Worker` with a subclass whose "load" message (the
  * one Emscripten sends each pthread worker, carrying the script to import)
  * points at the original, unminified Emscripten script rather than a Blob of
- * the minified factory's source. Nothing else is touched: the one other
- * worker this worker starts (the head training's helper thread,
- * src/transfer/sparse-head-helper.ts) never sends an Emscripten load message.
+ * the minified factory's source. Nothing else is touched: the other workers
+ * this worker starts (the helper threads of src/wasm/heap-helper.ts) never
+ * send an Emscripten load message.
  */
 export function redirectPthreadWorkers(): void {
   if (pthreadRedirect || typeof Worker === "undefined") return;

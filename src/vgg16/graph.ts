@@ -61,7 +61,7 @@ export async function buildGraphModel(files: ModelFiles): Promise<tf.GraphModel>
 export async function buildVgg16Model(files: ModelFiles): Promise<Vgg16Runnable> {
   const graph = await buildGraphModel(files);
   try {
-    return winogradVgg16(tf, graph, files.metadata.outputs) ?? graph;
+    return (await winogradVgg16(tf, graph, files.metadata.outputs)) ?? graph;
   } catch (error) {
     graph.dispose();
     throw error;

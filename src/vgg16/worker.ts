@@ -196,6 +196,7 @@ async function uploadAndWarm(
     metadata: files.metadata,
     backend: activeBackend() ?? backend,
     engine: model instanceof tf.GraphModel ? "graph-model" : "wasm-runner",
+    ...(model.convolutionThreads ? { convolutionThreads: model.convolutionThreads } : {}),
     fromCache: files.fromCache,
     timings: {
       downloadMs: files.downloadMs,

@@ -50,6 +50,10 @@ export const op = {
 /** SIMD instructions: prefix 0xfd, then the opcode as unsigned LEB128. */
 export const simd = {
   load: [0xfd, 0x00],
+  /** Loads one float32 into all four lanes. */
+  load32Splat: [0xfd, 0x09],
+  /** v128.const 0 */
+  zero: [0xfd, 0x0c, ...new Array<number>(16).fill(0)],
   store: [0xfd, 0x0b],
   f32x4Splat: [0xfd, 0x13],
   /** 1 when any bit of the vector is set. */
@@ -64,6 +68,17 @@ export const simd = {
   /** Pseudo-maximum: b if a < b, else a (one x86 maxps; NaN in a is kept). */
   f32x4Pmax: [0xfd, 0xeb, 0x01],
 } as const;
+
+/** c + a·b (vectors pushed by the three instruction lists): relaxed SIMD's fused multiply-add, or a multiply and an add. */
+export const multiplyAdd = (
+  c: readonly number[],
+  a: readonly number[],
+  b: readonly number[],
+  fused: boolean,
+): number[] =>
+  fused
+    ? [...a, ...b, ...c, ...simd.f32x4RelaxedMadd]
+    : [...c, ...a, ...b, ...simd.f32x4Mul, ...simd.f32x4Add];
 
 export function uleb(value: number): number[] {
   const out: number[] = [];
@@ -249,4 +264,23 @@ export function kernelsOnMemory<T>(
   }
   cache.set(memory, kernels);
   return kernels;
+}
+
+let relaxedSimd: boolean | null = null;
+/** Whether this engine compiles relaxed SIMD's multiply-add (Chromium ≥ 114; Node 20 only behind --experimental-wasm-relaxed-simd). */
+export function hasRelaxedSimd(): boolean {
+  relaxedSimd ??= WebAssembly.validate(
+    wasmModule(
+      [
+        {
+          name: "madd",
+          params: [],
+          locals: [],
+          body: [...multiplyAdd(simd.zero, simd.zero, simd.zero, true), 0x1a /* drop */],
+        },
+      ],
+      false,
+    ),
+  );
+  return relaxedSimd;
 }

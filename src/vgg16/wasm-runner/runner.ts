@@ -17,8 +17,17 @@
  */
 import type * as tfjs from "@tensorflow/tfjs";
 import { CONV_BASE_LAYERS, type ConvLayer, FEATURE_UNITS, TOP_LAYERS } from "../../model/vgg16-spec";
-import { heapOffset, type WasmBackendLike, wasmInternals } from "../../wasm/tfjs-heap";
-import { type WinogradKernels, type WinogradTile, winogradKernels } from "./kernels";
+import { HeapHelper } from "../../wasm/heap-helper";
+import { heapOffset, type WasmBackendLike, type WasmInternals, wasmInternals } from "../../wasm/tfjs-heap";
+import { GEMM_COLUMNS, type WinogradKernels, type WinogradTile, winogradKernels } from "./kernels";
+import {
+  encodeRowsJob,
+  ROWS_JOBS,
+  type RowsJob,
+  rowsScratchBytes,
+  runWinogradRows,
+  type WinogradRowsJob,
+} from "./winograd-rows";
 
 type TF = typeof tfjs;
 
@@ -26,12 +35,16 @@ type TF = typeof tfjs;
 export interface Vgg16Runnable {
   execute(input: tfjs.Tensor, output: string): tfjs.Tensor | tfjs.Tensor[];
   dispose(): void;
+  /** The runner's: threads its convolutions run on. */
+  readonly convolutionThreads?: number;
 }
 
 export const WINOGRAD_INPUT = "Vgg16WinogradInput";
 export const WINOGRAD_OUTPUT = "Vgg16WinogradOutput";
 export const WINOGRAD_WEIGHTS = "Vgg16WinogradWeights";
 export const DENSE = "Vgg16Dense";
+/** An output tensor in the heap, uninitialised or zeroed, for the rows path to write into. */
+export const HEAP_TENSOR = "Vgg16HeapTensor";
 
 /**
  * The Winograd tile of each conv layer, or null for a direct convolution:
@@ -73,7 +86,7 @@ function wasmKernel(
   };
 }
 
-const KERNEL_NAMES = [WINOGRAD_INPUT, WINOGRAD_OUTPUT, WINOGRAD_WEIGHTS, DENSE];
+const KERNEL_NAMES = [WINOGRAD_INPUT, WINOGRAD_OUTPUT, WINOGRAD_WEIGHTS, DENSE, HEAP_TENSOR];
 /** The kernels instance the registered TF.js kernels call (a new worker or heap gets new ones). */
 let registeredKernels: WinogradKernels | null = null;
 
@@ -172,7 +185,15 @@ export function registerWinogradKernels(tf: TF, kernels: WinogradKernels): void 
     return out;
   });
 
-  for (const config of [input, output, weights, dense]) tf.registerKernel(config);
+  const heapTensor = wasmKernel(HEAP_TENSOR, (_inputs, b, attrs) => {
+    const { shape, zero } = attrs as { shape: number[]; zero: boolean };
+    const out = b.makeOutput(shape, "float32");
+    const bytes = shape.reduce((a, d) => a * d, 4);
+    if (zero) new Uint8Array(b.wasm.HEAPU8.buffer, heapOffset(b, out), bytes).fill(0);
+    return out;
+  });
+
+  for (const config of [input, output, weights, dense, heapTensor]) tf.registerKernel(config);
 }
 
 /** A dense layer (x·W + b, then ReLU) by the streaming WASM kernel: no packed copy of W (see DenseKernel). */
@@ -240,6 +261,93 @@ export function winogradConv(
   return y as tfjs.Tensor4D;
 }
 
+/** The rows path (winograd-rows.ts): this thread's kernels, the helper threads, and every thread's scratch. */
+export interface RowsContext {
+  readonly kernels: WinogradKernels;
+  /** HeapHelpers on rows-helper.worker.ts (a test may run the jobs in this thread). */
+  readonly helpers: readonly { run(name: RowsJob, ints: readonly number[]): void; wait(): void }[];
+  /** Byte offset of the scratch: one part per thread. */
+  readonly scratch: number;
+  readonly scratchBytesPerThread: number;
+}
+
+/**
+ * The same layer as winogradConv, run by winograd-rows.ts on this thread and
+ * each helper thread of `rows`, each on an equal share of the tile rows.
+ */
+export function winogradConvRows(
+  tf: TF,
+  xPadded: tfjs.Tensor4D,
+  u: readonly tfjs.Tensor2D[],
+  bias: tfjs.Tensor1D,
+  options: { readonly pool: boolean; readonly pad: boolean },
+  rows: RowsContext,
+): tfjs.Tensor4D {
+  const internals = wasmInternals(tf);
+  if (!internals) throw new Error("Winograd rows: not on the WASM backend");
+  const [n, paddedRows, paddedCols, channels] = xPadded.shape;
+  const [height, width] = [paddedRows - 2, paddedCols - 2];
+  const tile = tileOf(u.length);
+  const outChannels = bias.shape[0];
+  const [outRows, outCols] = options.pool ? [height / 2, width / 2] : [height, width];
+  const border = options.pad ? 2 : 0;
+  const shape = [n, outRows + border, outCols + border, outChannels];
+  // The zero border is the next layer's "same" padding; without one, every byte is written.
+  const out = tf.engine().runKernel(HEAP_TENSOR, {}, {
+    shape,
+    zero: options.pad,
+  } as unknown as tfjs.NamedAttrMap) as tfjs.Tensor4D;
+  const yRowStride = (outCols + border) * outChannels * 4;
+  const units = (n * height) / tile;
+  // Shares by thread; helpers take the larger ones: this thread also runs the JavaScript around the layer.
+  const threads = rows.helpers.length + 1;
+  const bound = (thread: number) => Math.floor((thread * units) / threads);
+  const job = (start: number, end: number, thread: number): WinogradRowsJob => ({
+    tile,
+    x: internals.offsetOf(xPadded),
+    rows: height,
+    cols: width,
+    channels,
+    outChannels,
+    y: internals.offsetOf(out) + (options.pad ? yRowStride + outChannels * 4 : 0),
+    yRowStride,
+    yImageBytes: (outRows + border) * yRowStride,
+    bias: internals.offsetOf(bias),
+    pool: options.pool,
+    start,
+    end,
+    scratch: rows.scratch + thread * rows.scratchBytesPerThread,
+    scratchBytes: rows.scratchBytesPerThread,
+    u: u.map((t) => internals.offsetOf(t)),
+  });
+  const started: RowsContext["helpers"][number][] = [];
+  const failures: unknown[] = [];
+  try {
+    rows.helpers.forEach((helper, i) => {
+      const [start, end] = [bound(i + 1), bound(i + 2)];
+      if (start === end) return;
+      helper.run("rows", encodeRowsJob(job(start, end, i + 1)));
+      started.push(helper);
+    });
+    runWinogradRows(rows.kernels, job(0, bound(1), 0));
+  } catch (error) {
+    failures.push(error);
+  }
+  // Even when this share failed: every helper must be done writing before `out` can be freed.
+  for (const helper of started) {
+    try {
+      helper.wait();
+    } catch (error) {
+      failures.push(error);
+    }
+  }
+  if (failures.length > 0) {
+    out.dispose();
+    throw failures[0];
+  }
+  return out;
+}
+
 interface ConvWeights {
   readonly layer: ConvLayer;
   /** The next layer is a 2×2 max-pool (fused into this one's output transform). */
@@ -255,14 +363,15 @@ interface ConvWeights {
  * (another backend than WASM, no WASM SIMD, weights not found): the caller
  * then runs the GraphModel itself.
  */
-export function winogradVgg16(
+export async function winogradVgg16(
   tf: TF,
   model: tfjs.GraphModel,
   outputs: { readonly predictions?: string | null; readonly features?: string | null },
-): Vgg16Runnable | null {
+  options: { readonly rows?: boolean } = {},
+): Promise<Vgg16Runnable | null> {
   const internals = wasmInternals(tf);
   if (!internals) return null;
-  const kernels = winogradKernels(internals.memory);
+  const kernels = winogradKernels(internals.memory, { gemm: options.rows !== false });
   if (!kernels) return null;
   const weight = (name: string) => model.weights[name]?.[0];
   const convs: ConvWeights[] = [];
@@ -288,6 +397,7 @@ export function winogradVgg16(
     const bias = weight(`${layer.name}/bias`);
     return kernel && bias ? [{ layer, kernel: kernel as tfjs.Tensor2D, bias: bias as tfjs.Tensor1D }] : [];
   });
+  const rows = kernels.gemm ? await rowsContext(tf, internals, kernels, prepared) : null;
 
   /** The conv base on a few images; every intermediate is freed as soon as the next layer has read it. */
   const convBase = (x: tfjs.Tensor4D): tfjs.Tensor4D => {
@@ -310,7 +420,11 @@ export function winogradVgg16(
       }
       const pad = prepared[index + 1]?.u != null;
       if (!padded) replace(padSame(tf, h));
-      replace(winogradConv(tf, h, conv.u, conv.bias, { pool, pad }));
+      replace(
+        rows && conv.layer.outChannels % GEMM_COLUMNS === 0
+          ? winogradConvRows(tf, h, conv.u, conv.bias, { pool, pad }, rows)
+          : winogradConv(tf, h, conv.u, conv.bias, { pool, pad }),
+      );
       padded = pad;
     });
     return h;
@@ -333,6 +447,7 @@ export function winogradVgg16(
   };
 
   return {
+    convolutionThreads: rows ? rows.helpers.length + 1 : internals.threads(),
     execute(input, output) {
       const known = output === outputs.features || (output === outputs.predictions && dense.length === 3);
       if (!known) throw new Error(`Winograd runner: unknown output "${output}"`);
@@ -349,8 +464,53 @@ export function winogradVgg16(
       });
     },
     dispose() {
+      rows?.dispose();
       for (const c of prepared) for (const u of c.u ?? []) u.dispose();
       model.dispose();
+    },
+  };
+}
+
+/**
+ * The rows path's scratch (one part per thread, sized for the largest layer)
+ * and, where the backend computes with more than one thread, as many helper
+ * threads less one. They do the other threads' shares of each Winograd
+ * layer (XNNPACK's own threads are idle meanwhile). A helper that does not
+ * start leaves fewer threads, never none.
+ */
+async function rowsContext(
+  tf: TF,
+  internals: WasmInternals,
+  kernels: WinogradKernels,
+  convs: readonly ConvWeights[],
+): Promise<RowsContext & { dispose(): void }> {
+  let scratchBytesPerThread = 0;
+  for (const { layer, u } of convs) {
+    if (!u) continue;
+    const bytes = rowsScratchBytes(layer.size, layer.inChannels, layer.outChannels, tileOf(u.length));
+    scratchBytesPerThread = Math.max(scratchBytesPerThread, bytes);
+  }
+  const started = await Promise.all(
+    Array.from({ length: internals.threads() - 1 }, () =>
+      HeapHelper.start(
+        internals.memory,
+        kernels.module,
+        () => new Worker(new URL("./rows-helper.worker.ts", import.meta.url), { type: "module" }),
+        ROWS_JOBS,
+        "a convolution helper thread",
+      ),
+    ),
+  );
+  const helpers = started.filter((h): h is HeapHelper<RowsJob> => h !== null);
+  const scratch = tf.zeros([((helpers.length + 1) * scratchBytesPerThread) / 4]);
+  return {
+    kernels,
+    helpers,
+    scratch: internals.offsetOf(scratch),
+    scratchBytesPerThread,
+    dispose() {
+      for (const helper of helpers) helper.dispose();
+      scratch.dispose();
     },
   };
 }

@@ -1,24 +1,24 @@
 /**
- * Runs half of each sparse head kernel on a second thread. TF.js' threaded
- * WASM build has a shared WebAssembly.Memory, so a worker can instantiate
- * the same kernels on the same heap and work on a disjoint feature range
- * while this thread does the other half; the two meet through Atomics on a
- * small control block (sparse-head-protocol.ts). Without shared memory (the
+ * A second thread for hand-written WASM kernels. TF.js' threaded WASM build
+ * has a shared WebAssembly.Memory, so a worker can instantiate the same
+ * kernels on the same heap and work on a disjoint part of a job while this
+ * thread does the rest; the two meet through Atomics on a small control
+ * block (heap-helper-protocol.ts). Without shared memory (the
  * single-threaded build, Node tests) there is no helper and the caller runs
- * every range itself.
+ * every part itself. The worker side is heap-helper-worker.ts.
  */
-import { CONTROL, type HelperReady, JOB_FUNCTIONS, type JobFunction } from "./sparse-head-protocol";
+import { CONTROL, type HelperReady } from "./heap-helper-protocol";
 
 /** The helper thread failed (a trap in a kernel) or stopped answering. */
-export class SparseHeadHelperError extends Error {
-  override name = "SparseHeadHelperError";
+export class HeapHelperError extends Error {
+  override name = "HeapHelperError";
 }
 
 const READY_TIMEOUT_MS = 10_000;
-/** A job is a few milliseconds; this only catches a dead thread. */
+/** A job is at most a few hundred milliseconds; this only catches a dead thread. */
 const JOB_TIMEOUT_MS = 60_000;
 
-export class SparseHeadHelper {
+export class HeapHelper<Name extends string> {
   private readonly ints: Int32Array;
   private readonly floats: Float32Array;
   private pending = false;
@@ -28,6 +28,9 @@ export class SparseHeadHelper {
   private constructor(
     private readonly worker: Worker,
     control: SharedArrayBuffer,
+    private readonly names: readonly Name[],
+    /** What the helper is for, in error messages ("the training helper thread"). */
+    private readonly label: string,
   ) {
     this.ints = new Int32Array(control);
     this.floats = new Float32Array(control);
@@ -36,17 +39,22 @@ export class SparseHeadHelper {
   /**
    * A helper on `memory`, or null where it cannot run: memory not shared, no
    * Worker, or the worker failed to instantiate the module in time.
+   * `createWorker` starts the worker entry (a literal `new Worker(new URL(…))`
+   * for the bundler to see) that serves `names`.
    */
-  static async start(
+  static async start<Name extends string>(
     memory: WebAssembly.Memory,
     module: WebAssembly.Module,
-  ): Promise<SparseHeadHelper | null> {
+    createWorker: () => Worker,
+    names: readonly Name[],
+    label: string,
+  ): Promise<HeapHelper<Name> | null> {
     if (typeof Worker === "undefined" || typeof SharedArrayBuffer === "undefined") return null;
     if (!(memory.buffer instanceof SharedArrayBuffer)) return null;
     let worker: Worker | null = null;
     try {
       const control = new SharedArrayBuffer(CONTROL.bytes);
-      worker = new Worker(new URL("./sparse-head-helper.worker.ts", import.meta.url), { type: "module" });
+      worker = createWorker();
       const started = worker;
       const ready = await new Promise<boolean>((resolve) => {
         const timer = setTimeout(() => resolve(false), READY_TIMEOUT_MS);
@@ -65,22 +73,25 @@ export class SparseHeadHelper {
         return null;
       }
       worker.onmessage = null;
-      return new SparseHeadHelper(worker, control);
+      return new HeapHelper(worker, control, names, label);
     } catch {
       worker?.terminate();
       return null;
     }
   }
 
-  /** Starts `name(...ints, ...floats)` on the helper; `wait()` before starting another. */
-  run(name: JobFunction, ints: readonly number[], floats: readonly number[] = []): void {
-    if (this.dead) throw new SparseHeadHelperError("the training helper thread was stopped");
-    if (this.pending) throw new SparseHeadHelperError("helper job started before the last one was awaited");
+  /** Starts job `name` with these arguments on the helper; `wait()` before starting another. */
+  run(name: Name, ints: readonly number[], floats: readonly number[] = []): void {
+    if (this.dead) throw new HeapHelperError(`${this.label} was stopped`);
+    if (this.pending) throw new HeapHelperError("helper job started before the last one was awaited");
+    if (ints.length > CONTROL.intArgs || floats.length > CONTROL.floatArgs) {
+      throw new HeapHelperError(`helper job ${name}: too many arguments`);
+    }
     this.ints.set(ints, CONTROL.args);
     this.floats.set(floats, CONTROL.floats);
     Atomics.store(this.ints, CONTROL.intCount, ints.length);
     Atomics.store(this.ints, CONTROL.floatCount, floats.length);
-    Atomics.store(this.ints, CONTROL.job, JOB_FUNCTIONS.indexOf(name));
+    Atomics.store(this.ints, CONTROL.job, this.names.indexOf(name));
     Atomics.add(this.ints, CONTROL.request, 1);
     Atomics.notify(this.ints, CONTROL.request);
     this.pending = true;
@@ -99,12 +110,12 @@ export class SparseHeadHelper {
       if (left <= 0) {
         // It may still be running: stop it before the caller frees the buffers it writes.
         this.dispose();
-        throw new SparseHeadHelperError("the training helper thread stopped answering");
+        throw new HeapHelperError(`${this.label} stopped answering`);
       }
       Atomics.wait(this.ints, CONTROL.done, done, left);
     }
     if (Atomics.load(this.ints, CONTROL.status) !== 0) {
-      throw new SparseHeadHelperError("a training kernel failed on the helper thread");
+      throw new HeapHelperError(`a kernel failed on ${this.label}`);
     }
   }
 

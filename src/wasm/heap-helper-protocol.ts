@@ -1,4 +1,4 @@
-/** The control block shared by sparse-head-helper.ts and its worker: int32 slots of one SharedArrayBuffer. */
+/** The control block shared by heap-helper.ts and heap-helper-worker.ts: int32 slots of one SharedArrayBuffer. */
 export const CONTROL = {
   /** Job number, bumped by the owner to start a job. */
   request: 0,
@@ -6,20 +6,17 @@ export const CONTROL = {
   done: 1,
   /** 0 = ok, 1 = the job threw (a trap: out-of-bounds memory, or an unknown job). */
   status: 2,
-  /** Index into JOB_FUNCTIONS. */
+  /** Index into the helper's job names. */
   job: 3,
   intCount: 4,
   floatCount: 5,
   /** Int32 arguments from here, then float32 ones. */
   args: 8,
-  intArgs: 16,
-  floats: 24,
+  intArgs: 64,
+  floats: 72,
   floatArgs: 8,
-  bytes: 32 * 4,
+  bytes: 80 * 4,
 } as const;
-
-export const JOB_FUNCTIONS = ["forward", "update"] as const;
-export type JobFunction = (typeof JOB_FUNCTIONS)[number];
 
 export interface HelperInit {
   module: WebAssembly.Module;
@@ -31,3 +28,6 @@ export interface HelperInit {
 export interface HelperReady {
   ready: boolean;
 }
+
+/** A job on the helper thread: the kernels' exports and the job's arguments. */
+export type HeapJob = (exports: WebAssembly.Exports, ints: Int32Array, floats: Float32Array) => void;
