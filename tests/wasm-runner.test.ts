@@ -111,16 +111,17 @@ describe("Winograd kernels module", () => {
     [7, 12, 24],
     [13, 5, 16],
   ])(
-    "gemm: a [%i, %i] · [%i·, n] product equals tf.matMul (4-row blocks and single rows)",
+    "gemm: [%i, %i] · [·, %i] with B in panels of 8 columns equals tf.matMul (4-row blocks and single rows)",
     async (m, k, n) => {
       const a = randomTensor([m, k], 31);
       const b = randomTensor([k, n], 32);
+      const panels = tf.tidy(() => b.reshape([k, n / 8, 8]).transpose([1, 0, 2]));
       const c = tf.fill([m, n], Number.NaN); // every element must be written
       const expected = tf.matMul(a as tfType.Tensor2D, b as tfType.Tensor2D);
-      kernels.gemm?.(internals.offsetOf(a), internals.offsetOf(b), internals.offsetOf(c), m, k, n);
+      kernels.gemm?.(internals.offsetOf(a), internals.offsetOf(panels), internals.offsetOf(c), m, k, n);
       expect(await maxAbs(expected)).toBeGreaterThan(1);
       expect(await maxAbsDiff(c, expected)).toBeLessThan(1e-5);
-      tf.dispose([a, b, c, expected]);
+      tf.dispose([a, b, panels, c, expected]);
     },
   );
 });
@@ -140,6 +141,8 @@ describe.each([
   let kernel: tfType.Tensor4D;
   let bias: tfType.Tensor1D;
   let u: tfType.Tensor2D[];
+  /** U as the layer's path reads it: in gemm's panels for the rows path. */
+  let pathU: tfType.Tensor2D[];
   let reference: tfType.Tensor4D;
 
   beforeAll(() => {
@@ -147,6 +150,7 @@ describe.each([
     kernel = randomTensor([3, 3, c, k], 2, 0.3) as tfType.Tensor4D;
     bias = randomTensor([k], 3, 0.2) as tfType.Tensor1D;
     u = winogradWeights(tf, kernel, tile);
+    pathU = path === "rows path" ? winogradWeights(tf, kernel, tile, { panels: true }) : u;
     reference = tf.fused.conv2d({ x, filter: kernel, strides: 1, pad: "same", bias, activation: "relu" });
     // Scratch for the wider of the two layers below (k → c and c → k channels).
     if (path === "rows path") rows = rowsInThisThread((tile + 2) ** 2 * (size * size) * (c + k) * 4);
@@ -175,8 +179,25 @@ describe.each([
     expect(worst).toBeLessThan(1e-6);
   });
 
+  it("writes the same U in gemm's panel layout [K/8][C][8] when asked", async () => {
+    const panels = winogradWeights(tf, kernel, tile, { panels: true });
+    for (const [q, uq] of u.entries()) {
+      const expected = tf.tidy(() =>
+        uq
+          .reshape([c, k / 8, 8])
+          .transpose([1, 0, 2])
+          .reshape([c, k]),
+      );
+      expect(Array.from(await (panels[q] as tfType.Tensor).data())).toEqual(
+        Array.from(await expected.data()),
+      );
+      expected.dispose();
+    }
+    tf.dispose(panels);
+  });
+
   it("plain output: same values as tf.fused.conv2d (both images)", async () => {
-    const y = conv(padSame(tf, x), u, bias, false, false);
+    const y = conv(padSame(tf, x), pathU, bias, false, false);
     expect(y.shape).toEqual([n, size, size, k]);
     // Half the outputs are ReLU zeros; the rest are O(1): the difference is float32 rounding.
     expect(await maxAbs(reference)).toBeGreaterThan(1);
@@ -186,7 +207,7 @@ describe.each([
 
   it("pooled output: same values as conv2d then a 2×2 max-pool", async () => {
     const pooledReference = tf.maxPool(reference, 2, 2, "valid");
-    const y = conv(padSame(tf, x), u, bias, true, false);
+    const y = conv(padSame(tf, x), pathU, bias, true, false);
     expect(y.shape).toEqual([n, size / 2, size / 2, k]);
     expect(await maxAbsDiff(y, pooledReference)).toBeLessThan(1e-5);
     y.dispose();
@@ -194,7 +215,7 @@ describe.each([
   });
 
   it("padded output: a zero border around the same values, which the next layer reads as its input", async () => {
-    const y = conv(padSame(tf, x), u, bias, false, true);
+    const y = conv(padSame(tf, x), pathU, bias, false, true);
     expect(y.shape).toEqual([n, size + 2, size + 2, k]);
     const inner = y.slice([0, 1, 1, 0], [n, size, size, k]);
     expect(await maxAbsDiff(inner, reference)).toBeLessThan(1e-5);
@@ -204,7 +225,7 @@ describe.each([
     // Chained: a second layer over the padded output equals conv2d over conv2d.
     const kernel2 = randomTensor([3, 3, k, c], 4, 0.3) as tfType.Tensor4D;
     const bias2 = randomTensor([c], 5, 0.2) as tfType.Tensor1D;
-    const u2 = winogradWeights(tf, kernel2, tile);
+    const u2 = winogradWeights(tf, kernel2, tile, { panels: path === "rows path" });
     const chained = conv(y, u2, bias2, true, false);
     const chainedReference = tf.maxPool(
       tf.fused.conv2d({

@@ -133,8 +133,10 @@ export type WinogradOutputKernel = (
  * Kernel transform U = G g Gᵀ: `g` is the byte offset of a [3][3][C·K]
  * kernel (TF.js' [3, 3, C, K] layout), `size` = C·K (a multiple of 4); it
  * writes U_q[C·K] at `u[q]` for the (m+2)² matrices. One pass, at load time.
+ * With `panelK` = K (a multiple of 8) each U_q is written in gemm's panel
+ * layout [K/8][C][8] instead of row-major [C][K]; 0 keeps row-major.
  */
-export type WinogradWeightsKernel = (g: number, size: number, ...u: number[]) => void;
+export type WinogradWeightsKernel = (g: number, size: number, panelK: number, ...u: number[]) => void;
 
 export interface WinogradKernelPair {
   readonly input: WinogradInputKernel;
@@ -167,8 +169,11 @@ export type DenseKernel = (
 ) => void;
 
 /**
- * A matrix product C = A·B with relaxed SIMD's fused multiply-add: A [m][k],
- * B [k][n], C [m][n], row-major, byte offsets; n a multiple of 8.
+ * A matrix product C = A·B with relaxed SIMD's fused multiply-add: A [m][k]
+ * and C [m][n] row-major, B in panels of 8 columns ([n/8][k][8]: each panel
+ * is read sequentially; the weights kernel writes U in it), byte offsets; n a
+ * multiple of 8. Panel by panel, every row of A meets the panel while it is
+ * in L1 (measured in Node: 36–40 GFLOP/s, against 19–21 row-major B).
  *
  * Why not XNNPACK: TF.js' WASM build has plain SIMD only, so each of its
  * multiply-adds is a multiply and an add; where the engine has relaxed SIMD
@@ -449,11 +454,11 @@ function outputFunction(m: WinogradTile) {
 function weightsFunction(m: WinogradTile) {
   const { G } = TRANSFORMS[m];
   const n = m + 2;
-  // Params: g, size, u_0 … u_{n²−1}.
-  const [GW, SIZE] = [0, 1];
-  const U = range(n * n).map((q) => 2 + q);
-  const L = new Locals(2 + n * n);
-  const { P, END, PLANE } = L.i32s(...(["P", "END", "PLANE"] as const));
+  // Params: g, size, panelK, u_0 … u_{n²−1}.
+  const [GW, SIZE, PANEL_K] = [0, 1, 2];
+  const U = range(n * n).map((q) => 3 + q);
+  const L = new Locals(3 + n * n);
+  const { P, END, PLANE, DEST, E, CH } = L.i32s(...(["P", "END", "PLANE", "DEST", "E", "CH"] as const));
   const ZERO = L.v128();
   const { init, constant } = constantsFor(L, [G]);
   const GV = range(9).map(() => L.v128()); // g[i][j] for one group of 4 elements
@@ -476,20 +481,33 @@ function weightsFunction(m: WinogradTile) {
       ...set(T[r * 3 + j] as number),
     ]),
   );
+  // Where element e = c·K + k (4 of them, k ≡ 0 mod 4, within one panel) goes: P, or ((k/8)·C + c)·32 + (k mod 8)·4.
+  const destination = [
+    ...[...get(PANEL_K), op.if, 0x40],
+    ...[...get(P), ...i32(2), op.i32ShrU, ...set(E)],
+    ...[...get(E), ...get(PANEL_K), op.i32DivU, ...set(CH)], // c
+    ...[...get(E), ...get(CH), ...get(PANEL_K), op.i32Mul, op.i32Sub, ...set(E)], // k
+    ...[...get(E), ...i32(3), op.i32ShrU, ...get(SIZE), ...get(PANEL_K), op.i32DivU, op.i32Mul], // (k/8)·C
+    ...[...get(CH), op.i32Add, ...i32(5), op.i32Shl],
+    ...[...get(E), ...i32(7), op.i32And, ...i32(2), op.i32Shl, op.i32Add, ...set(DEST)],
+    op.else,
+    ...[...get(P), ...set(DEST)],
+    op.end,
+  ];
   // U[r][s] = Σ_j t[r][j]·G[s][j]
   const outs = range(n * n).flatMap((q) => {
     const [r, c] = [Math.floor(q / n), q % n];
     return vstore(
-      [...get(U[q] as number), ...get(P), op.i32Add],
+      [...get(U[q] as number), ...get(DEST), op.i32Add],
       combination(G[c] as number[], T.slice(r * 3, r * 3 + 3), constant, ZERO),
     );
   });
   const body = [
     ...init,
     ...[...get(SIZE), ...i32(2), op.i32Shl, ...tee(PLANE), ...set(END)],
-    ...whileLess(P, END, i32(16), [...loads, ...rows, ...outs]),
+    ...whileLess(P, END, i32(16), [...loads, ...rows, ...destination, ...outs]),
   ];
-  return { name: `weights${m}`, params: [0, 1, ...U].map(() => I32), locals: L.declarations(), body };
+  return { name: `weights${m}`, params: [0, 1, 2, ...U].map(() => I32), locals: L.declarations(), body };
 }
 
 function denseFunction() {
@@ -566,17 +584,26 @@ export const GEMM_COLUMNS = 8;
 function gemmFunction() {
   const [A, B, C, M, K, N] = [0, 1, 2, 3, 4, 5];
   const L = new Locals(6);
-  const { I, J, KK, KS, NS, PB, PC, ROW_A, ROW_C, M4 } = L.i32s(
-    ...(["I", "J", "KK", "KS", "NS", "PB", "PC", "ROW_A", "ROW_C", "M4"] as const),
+  const { I, J, KK, KS, NS, PB, PC, PANEL, ROW_A, M4 } = L.i32s(
+    ...(["I", "J", "KK", "KS", "NS", "PB", "PC", "PANEL", "ROW_A", "M4"] as const),
   );
   const PA = range(GEMM_ROWS).map(() => L.i32()); // the block's row pointers into A
   const ACC = range(GEMM_ROWS * 2).map(() => L.v128());
   const BV = range(2).map(() => L.v128());
   const AV = L.v128();
-  /** Rows [I, limit) in blocks of `rows`: for each panel of 8 columns, Σ_k a[r][k]·b[k][panel]. */
-  const rowBlocks = (rows: number, limit: number) => {
-    const acc = (r: number, v: number) => ACC[r * 2 + v] as number;
-    const kLoop = whileLess(KK, KS, i32(4), [
+  const acc = (r: number, v: number) => ACC[r * 2 + v] as number;
+  /** Rows I … I + rows − 1 of C's panel J: Σ_k a[r][k]·panel[k]. */
+  const block = (rows: number) => [
+    ...[...get(A), ...get(I), ...get(KS), op.i32Mul, op.i32Add, ...set(ROW_A)],
+    ...range(rows).flatMap((r) =>
+      r === 0
+        ? [...get(ROW_A), ...set(PA[0] as number)]
+        : [...get(PA[r - 1] as number), ...get(KS), op.i32Add, ...set(PA[r] as number)],
+    ),
+    ...range(rows * 2).flatMap((i) => [...simd.zero, ...set(ACC[i] as number)]),
+    ...[...get(PANEL), ...set(PB)],
+    ...[...i32(0), ...set(KK)],
+    ...whileLess(KK, KS, i32(4), [
       ...range(2).flatMap((v) => [...get(PB), ...simd.load, ...memarg(v * 16, 4), ...set(BV[v] as number)]),
       ...range(rows).flatMap((r) => [
         ...[...get(PA[r] as number), ...get(KK), op.i32Add, ...simd.load32Splat, ...memarg(0, 2), ...set(AV)],
@@ -585,37 +612,25 @@ function gemmFunction() {
           ...set(acc(r, v)),
         ]),
       ]),
-      ...[...get(PB), ...get(NS), op.i32Add, ...set(PB)],
-    ]);
-    return whileLess(I, limit, i32(rows), [
-      ...[...get(A), ...get(I), ...get(KS), op.i32Mul, op.i32Add, ...set(ROW_A)],
-      ...range(rows).flatMap((r) =>
-        r === 0
-          ? [...get(ROW_A), ...set(PA[0] as number)]
-          : [...get(PA[r - 1] as number), ...get(KS), op.i32Add, ...set(PA[r] as number)],
-      ),
-      ...[...get(C), ...get(I), ...get(NS), op.i32Mul, op.i32Add, ...set(ROW_C)],
-      ...[...i32(0), ...set(J)],
-      ...whileLess(J, NS, i32(GEMM_COLUMNS * 4), [
-        ...range(rows * 2).flatMap((i) => [...simd.zero, ...set(ACC[i] as number)]),
-        ...[...get(B), ...get(J), op.i32Add, ...set(PB)],
-        ...[...i32(0), ...set(KK)],
-        ...kLoop,
-        ...[...get(ROW_C), ...get(J), op.i32Add, ...set(PC)],
-        ...range(rows).flatMap((r) => [
-          ...range(2).flatMap((v) => [...get(PC), ...get(acc(r, v)), ...simd.store, ...memarg(v * 16, 4)]),
-          ...[...get(PC), ...get(NS), op.i32Add, ...set(PC)],
-        ]),
-      ]),
-    ]);
-  };
+      ...[...get(PB), ...i32(GEMM_COLUMNS * 4), op.i32Add, ...set(PB)],
+    ]),
+    ...[...get(C), ...get(I), ...get(NS), op.i32Mul, op.i32Add, ...get(J), op.i32Add, ...set(PC)],
+    ...range(rows).flatMap((r) => [
+      ...range(2).flatMap((v) => [...get(PC), ...get(acc(r, v)), ...simd.store, ...memarg(v * 16, 4)]),
+      ...[...get(PC), ...get(NS), op.i32Add, ...set(PC)],
+    ]),
+  ];
   const body = [
     ...[...get(K), ...i32(2), op.i32Shl, ...set(KS)],
     ...[...get(N), ...i32(2), op.i32Shl, ...set(NS)],
     ...[...get(M), ...i32(-GEMM_ROWS), op.i32And, ...set(M4)],
-    ...[...i32(0), ...set(I)],
-    ...rowBlocks(GEMM_ROWS, M4),
-    ...rowBlocks(1, M),
+    // Panel J (bytes into a row of C) starts at B + (J / 32)·K·32 = B + J·K.
+    ...whileLess(J, NS, i32(GEMM_COLUMNS * 4), [
+      ...[...get(B), ...get(J), ...get(K), op.i32Mul, op.i32Add, ...set(PANEL)],
+      ...[...i32(0), ...set(I)],
+      ...whileLess(I, M4, i32(GEMM_ROWS), block(GEMM_ROWS)),
+      ...whileLess(I, M, i32(1), block(1)),
+    ]),
   ];
   return { name: "gemm", params: range(6).map(() => I32), locals: L.declarations(), body };
 }

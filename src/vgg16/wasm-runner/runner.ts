@@ -156,14 +156,15 @@ export function registerWinogradKernels(tf: TF, kernels: WinogradKernels): void 
   });
 
   const weights = wasmKernel(WINOGRAD_WEIGHTS, (inputs, b, attrs) => {
-    const tile = attrs.tile as WinogradTile;
+    const { tile, panels } = attrs as { tile: WinogradTile; panels: boolean };
     const kernel = inputs.kernel as tfjs.TensorInfo;
     const [rows, cols, c, k] = kernel.shape as [number, number, number, number];
-    if (rows !== 3 || cols !== 3 || (c * k) % 4 !== 0) {
+    if (rows !== 3 || cols !== 3 || (c * k) % 4 !== 0 || (panels && k % GEMM_COLUMNS !== 0)) {
       throw new Error(`Winograd: cannot transform a [${kernel.shape}] kernel`);
     }
     const outs = Array.from({ length: matricesOf(tile) }, () => b.makeOutput([c, k], "float32"));
-    kernels[tile].weights(heapOffset(b, kernel), c * k, ...outs.map((o) => heapOffset(b, o)));
+    const panelK = panels ? k : 0;
+    kernels[tile].weights(heapOffset(b, kernel), c * k, panelK, ...outs.map((o) => heapOffset(b, o)));
     return outs;
   });
 
@@ -212,11 +213,21 @@ export function denseLayer(
     .runKernel(DENSE, { x, w, bias }, { relu } as unknown as tfjs.NamedAttrMap) as tfjs.Tensor2D;
 }
 
-/** U = G g Gᵀ for a [3, 3, C, K] kernel: (tile + 2)² matrices [C, K], q = r·(tile + 2) + s. */
-export function winogradWeights(tf: TF, kernel: tfjs.Tensor4D, tile: WinogradTile): tfjs.Tensor2D[] {
+/**
+ * U = G g Gᵀ for a [3, 3, C, K] kernel: (tile + 2)² matrices [C, K], q =
+ * r·(tile + 2) + s; with `panels` in the rows path's gemm layout [K/8][C][8]
+ * (the tensors keep the shape [C, K]: only that gemm reads them).
+ */
+export function winogradWeights(
+  tf: TF,
+  kernel: tfjs.Tensor4D,
+  tile: WinogradTile,
+  options: { readonly panels?: boolean } = {},
+): tfjs.Tensor2D[] {
+  const attrs = { tile, panels: options.panels === true };
   return tf
     .engine()
-    .runKernel(WINOGRAD_WEIGHTS, { kernel }, { tile } as unknown as tfjs.NamedAttrMap) as tfjs.Tensor2D[];
+    .runKernel(WINOGRAD_WEIGHTS, { kernel }, attrs as unknown as tfjs.NamedAttrMap) as tfjs.Tensor2D[];
 }
 
 /** Zero padding of one pixel on each side: the input of a Winograd layer ("same" padding). */
@@ -272,7 +283,8 @@ export interface RowsContext {
 }
 
 /**
- * The same layer as winogradConv, run by winograd-rows.ts on this thread and
+ * The same layer as winogradConv, with `u` in gemm's panel layout
+ * (winogradWeights with `panels`), run by winograd-rows.ts on this thread and
  * each helper thread of `rows`, each on an equal share of the tile rows.
  */
 export function winogradConvRows(
@@ -356,6 +368,8 @@ interface ConvWeights {
   readonly bias: tfjs.Tensor1D;
   /** Transformed kernels, for Winograd layers. */
   readonly u: tfjs.Tensor2D[] | null;
+  /** Run by the rows path: U is in gemm's panel layout. */
+  readonly rows: boolean;
 }
 
 /**
@@ -381,13 +395,16 @@ export async function winogradVgg16(
     const kernel = weight(`${layer.name}/kernel`);
     const bias = weight(`${layer.name}/bias`);
     if (!kernel || !bias || kernel.dtype !== "float32") return null;
-    convs.push({ layer, poolAfter, kernel: kernel as tfjs.Tensor4D, bias: bias as tfjs.Tensor1D, u: null });
+    // The rows path (our gemm) where the engine has relaxed SIMD and the channels fit its panels.
+    const rows = kernels.gemm !== null && layer.outChannels % GEMM_COLUMNS === 0;
+    const [k, b] = [kernel as tfjs.Tensor4D, bias as tfjs.Tensor1D];
+    convs.push({ layer, poolAfter, kernel: k, bias: b, u: null, rows });
   }
   registerWinogradKernels(tf, kernels);
   const prepared = convs.map((c) => {
     const tile = winogradTileFor(c.layer);
     if (tile === null) return c;
-    const u = winogradWeights(tf, c.kernel, tile);
+    const u = winogradWeights(tf, c.kernel, tile, { panels: c.rows });
     c.kernel.dispose(); // U replaces it (GraphModel.dispose() later skips a disposed tensor)
     return { ...c, u };
   });
@@ -397,7 +414,7 @@ export async function winogradVgg16(
     const bias = weight(`${layer.name}/bias`);
     return kernel && bias ? [{ layer, kernel: kernel as tfjs.Tensor2D, bias: bias as tfjs.Tensor1D }] : [];
   });
-  const rows = kernels.gemm ? await rowsContext(tf, internals, kernels, prepared) : null;
+  const rows = prepared.some((c) => c.rows) ? await rowsContext(tf, internals, kernels, prepared) : null;
 
   /** The conv base on a few images; every intermediate is freed as soon as the next layer has read it. */
   const convBase = (x: tfjs.Tensor4D): tfjs.Tensor4D => {
@@ -421,7 +438,7 @@ export async function winogradVgg16(
       const pad = prepared[index + 1]?.u != null;
       if (!padded) replace(padSame(tf, h));
       replace(
-        rows && conv.layer.outChannels % GEMM_COLUMNS === 0
+        rows && conv.rows
           ? winogradConvRows(tf, h, conv.u, conv.bias, { pool, pad }, rows)
           : winogradConv(tf, h, conv.u, conv.bias, { pool, pad }),
       );

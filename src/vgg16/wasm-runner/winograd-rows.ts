@@ -33,7 +33,7 @@ export interface WinogradRowsJob {
   /** This thread's scratch: byte offset and size (rowsScratchBytes). */
   readonly scratch: number;
   readonly scratchBytes: number;
-  /** Byte offsets of the transformed kernels U_q [channels][outChannels]. */
+  /** Byte offsets of the transformed kernels U_q, in gemm's panel layout [outChannels/8][channels][8]. */
   readonly u: readonly number[];
 }
 
