@@ -9,6 +9,7 @@ import type { Vgg16Metadata } from "../model/metadata";
 import { isVgg16Error } from "./errors";
 import { buildGraphModel, predictBatch, warmUp } from "./graph";
 import type { ModelFiles } from "./model-files";
+import { StreamingWeights } from "./streaming-weights";
 
 /** x [-1,224,224,3] → mean over H,W → [-1,3] → MatMul W [3,4] (uint8-quantized) → Softmax. */
 function tinyModel(includeTop: boolean): { files: ModelFiles; w: Float32Array } {
@@ -133,6 +134,32 @@ describe("graph model from memory", () => {
       });
     });
     model.dispose();
+  });
+
+  it("builds the same model from weight tensors made while the shards arrived, and frees them on failure", async () => {
+    const { files } = tinyModel(true);
+    const plain = await buildGraphModel(files);
+    // The one shard cut in two inside the quantized weight.
+    const bytes = new Uint8Array(files.weightData[0] as ArrayBuffer);
+    const streamed = new StreamingWeights(tf, files.weightSpecs, 2);
+    streamed.add(1, bytes.slice(13).buffer);
+    streamed.add(0, bytes.slice(0, 13).buffer);
+    const model = await buildGraphModel({ ...files, weightData: [] }, streamed.finish());
+    const input = [Float32Array.from({ length: 224 * 224 * 3 }, (_, i) => [1, -2, 3][i % 3] as number)];
+    const [want, got] = await Promise.all(
+      [plain, model].map((m) => predictBatch(m, files.metadata, input, 4)),
+    );
+    expect(got).toEqual(want);
+    expect(got?.[0]?.[0]?.probability).toBeGreaterThan(0.25);
+    plain.dispose();
+    model.dispose();
+
+    const before = tf.memory().numTensors;
+    const broken = new StreamingWeights(tf, files.weightSpecs, 1);
+    broken.add(0, bytes.slice(0).buffer);
+    const bad = { ...files, modelJson: { ...files.modelJson, modelTopology: { node: "not a graph" } } };
+    await expect(buildGraphModel(bad, broken.finish())).rejects.toThrow(/could not build the graph/);
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it("refuses to classify with a features-only model", async () => {

@@ -18,14 +18,24 @@ export const INPUT_SIZE = 224;
 export const INPUT_ELEMENTS = INPUT_SIZE * INPUT_SIZE * 3;
 const NO_LABELS: ImagenetLabels = { source: "none", classes: [] };
 
+/** GraphModel's own step from a weight map to a model (not in its typings; feature-detected). */
+interface WeightMapLoader {
+  loadWithWeightMap?(artifacts: tf.io.ModelArtifacts, weightMap: tf.NamedTensorMap): boolean;
+}
+
 /**
  * tf.loadGraphModel over the in-memory artifacts: tf.io.decodeWeights
  * dequantizes uint8/uint16/float16 weights to float32 as it creates the
  * tensors. The artifacts' weightData is dropped afterwards: GraphModel keeps
  * its artifacts (for save()), which would otherwise pin a second copy of
- * every weight in JS memory.
+ * every weight in JS memory. With `weights` (made while the shards arrived,
+ * streaming-weights.ts) the graph takes those tensors instead; they are
+ * freed if it cannot be built.
  */
-export async function buildGraphModel(files: ModelFiles): Promise<tf.GraphModel> {
+export async function buildGraphModel(
+  files: ModelFiles,
+  weights: tf.NamedTensorMap | null = null,
+): Promise<tf.GraphModel> {
   const json = files.modelJson;
   const artifacts: tf.io.ModelArtifacts = {
     modelTopology: json.modelTopology,
@@ -40,8 +50,19 @@ export async function buildGraphModel(files: ModelFiles): Promise<tf.GraphModel>
     initializerSignature: json.initializerSignature,
   };
   try {
+    if (weights) {
+      delete artifacts.weightData;
+      const graph = new tf.GraphModel(tf.io.fromMemory(artifacts));
+      const loader = graph as unknown as WeightMapLoader;
+      if (typeof loader.loadWithWeightMap !== "function") {
+        throw new Error("this TF.js GraphModel cannot take a weight map");
+      }
+      loader.loadWithWeightMap(artifacts, weights);
+      return graph;
+    }
     return await tf.loadGraphModel(tf.io.fromMemory(artifacts));
   } catch (error) {
+    if (weights) tf.dispose(Object.values(weights));
     throw new Vgg16Error(
       "model-invalid",
       `${files.url}: TF.js could not build the graph (${errorMessage(error)})`,
@@ -58,8 +79,11 @@ export async function buildGraphModel(files: ModelFiles): Promise<tf.GraphModel>
  * multiply-adds; elsewhere, or when its kernels cannot be instantiated, the
  * GraphModel itself.
  */
-export async function buildVgg16Model(files: ModelFiles): Promise<Vgg16Runnable> {
-  const graph = await buildGraphModel(files);
+export async function buildVgg16Model(
+  files: ModelFiles,
+  weights: tf.NamedTensorMap | null = null,
+): Promise<Vgg16Runnable> {
+  const graph = await buildGraphModel(files, weights);
   try {
     return (await winogradVgg16(tf, graph, files.metadata.outputs)) ?? graph;
   } catch (error) {

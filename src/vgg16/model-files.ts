@@ -73,6 +73,15 @@ export interface FetchModelOptions {
   readonly checkArchitecture?: boolean;
   /** Check cached shards' SHA-256 in the background: see ModelFiles.cacheCheck. */
   readonly verifyCacheLater?: boolean;
+  /**
+   * Called once the manifest is known; the function it returns gets each
+   * shard's final buffer (in any order) as soon as it is read and, unless
+   * its SHA-256 check was deferred, verified (streaming-weights.ts).
+   */
+  readonly onShards?: (
+    weightSpecs: readonly io.WeightsManifestEntry[],
+    shardCount: number,
+  ) => (index: number, buffer: ArrayBuffer) => void;
 }
 
 /** The shard size of our converter and of tfjs-converter (4 MiB). */
@@ -332,6 +341,7 @@ export async function fetchModelFiles(modelUrl: string, options: FetchModelOptio
   }
   const shards = shardUrls(url, manifest);
   const expected = expectedShards(metadata, totalBytes, shards.length, manifest.length);
+  const onShard = options.onShards?.(weightSpecs, shards.length);
   /** Indices of the shards that were damaged in the cache and downloaded again. */
   const repaired: number[] = [];
 
@@ -435,6 +445,7 @@ export async function fetchModelFiles(modelUrl: string, options: FetchModelOptio
       await store(key, new Response(buffer, { headers: { "Content-Type": "application/octet-stream" } }));
     }
     buffers[index] = buffer;
+    onShard?.(index, buffer);
     loadedBytes += buffer.byteLength;
     progress(false);
   };

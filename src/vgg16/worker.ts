@@ -41,6 +41,7 @@ import {
   manifestTotalBytes,
   parseModelJson,
 } from "./model-files";
+import { StreamingWeights } from "./streaming-weights";
 
 installErrorTransfer();
 
@@ -103,17 +104,25 @@ async function loadModel(options: LoadOptions, emit: Emit): Promise<LoadedModel>
 
   // Cached shards' SHA-256 is checked while the weights are uploaded and warmed up (model-files.ts).
   const repairedFirst: string[] = [];
-  const files = await fetchModelFiles(url, {
-    fetch: localAwareFetch,
-    caches: cacheStorage(),
-    emit: (event) => {
-      if (event.type === "cache" && event.repaired) repairedFirst.push(...event.repaired);
-      emit(event);
-    },
-    verifyCacheLater: true,
-  });
+  const streamed = streamedWeights();
+  let files: ModelFiles;
   try {
-    return await uploadAndWarm(files, backend, keyOf(options), started, emit);
+    files = await fetchModelFiles(url, {
+      fetch: localAwareFetch,
+      caches: cacheStorage(),
+      emit: (event) => {
+        if (event.type === "cache" && event.repaired) repairedFirst.push(...event.repaired);
+        emit(event);
+      },
+      verifyCacheLater: true,
+      onShards: streamed.onShards,
+    });
+  } catch (error) {
+    streamed.dispose();
+    throw error;
+  }
+  try {
+    return await uploadAndWarm(files, backend, keyOf(options), started, emit, streamed);
   } catch (error) {
     // uploadAndWarm refuses weights that failed the check; damaged weights may also have failed the build or
     // the warm-up. Either way the check says so: repair before reporting anything else.
@@ -133,6 +142,38 @@ async function loadModel(options: LoadOptions, emit: Emit): Promise<LoadedModel>
       ),
   });
   return uploadAndWarm(again, backend, keyOf(options), started, emit);
+}
+
+/**
+ * Weight tensors made as the shards arrive (streaming-weights.ts), so that
+ * the upload overlaps the reading. Only while no model is loaded: a model
+ * switch keeps the old model until the new one's files are all there (a
+ * failed download must not lose it), and never holds both models' tensors.
+ */
+function streamedWeights() {
+  let weights: StreamingWeights | null = null;
+  const onShards =
+    current === null
+      ? (specs: readonly tf.io.WeightsManifestEntry[], shardCount: number) => {
+          weights?.dispose();
+          const made = new StreamingWeights(tf, specs, shardCount);
+          weights = made;
+          return (index: number, buffer: ArrayBuffer) => made.add(index, buffer);
+        }
+      : undefined;
+  return {
+    onShards,
+    /** The tensors by name, or null when not streamed; the caller owns them from here. */
+    take(): tf.NamedTensorMap | null {
+      const made = weights;
+      weights = null;
+      return made ? made.finish() : null;
+    },
+    dispose() {
+      weights?.dispose();
+      weights = null;
+    },
+  };
 }
 
 /** Local models (__local-models__) live only in Cache Storage: never ask a server for them. */
@@ -155,6 +196,7 @@ async function uploadAndWarm(
   key: string,
   started: number,
   emit: Emit,
+  streamed: ReturnType<typeof streamedWeights> | null = null,
 ): Promise<LoadedModel> {
   const url = files.url;
   // A different model replaces the loaded one: free it before uploading the new weights.
@@ -165,7 +207,14 @@ async function uploadAndWarm(
 
   const uploadStart = performance.now();
   emit({ type: "phase", phase: "upload", fraction: 0, elapsedMs: 0 });
-  const model = await buildVgg16Model(files);
+  let weights: tf.NamedTensorMap | null;
+  try {
+    weights = streamed?.take() ?? null;
+  } catch (error) {
+    streamed?.dispose();
+    throw error;
+  }
+  const model = await buildVgg16Model(files, weights);
   files.weightData.length = 0; // the tensors hold the weights now
   const uploadMs = performance.now() - uploadStart;
   emit({ type: "phase", phase: "upload", fraction: 1, elapsedMs: uploadMs });

@@ -1,0 +1,127 @@
+/**
+ * Weight tensors made while the shards are still arriving. The shards,
+ * joined in manifest order, are every weight's bytes in weightSpecs order
+ * (what tf.io.decodeWeights walks); as soon as the shards read so far cover a
+ * weight, its tensor is made. So the upload into the backend (a copy into the
+ * WASM heap, or a texture) overlaps the reading of the later shards, where
+ * before it waited for all 553 MB.
+ *
+ * A float32 weight inside one shard is uploaded from a view of it (no extra
+ * copy); one that spans shards is assembled first; other dtypes and
+ * quantized weights go through tf.io.decodeWeights, which dequantizes.
+ */
+import type * as tfjs from "@tensorflow/tfjs";
+import { weightBytes } from "./model-files";
+
+type TF = typeof tfjs;
+
+export class StreamingWeights {
+  private readonly shards: (ArrayBuffer | undefined)[];
+  /** Shards 0 … nextShard − 1 have arrived, and bytes [0, availableBytes) with them. */
+  private nextShard = 0;
+  private availableBytes = 0;
+  /** Start (in the joined bytes) of each arrived shard. */
+  private readonly shardStarts: number[] = [];
+  private nextWeight = 0;
+  private weightStart = 0;
+  private readonly tensors: Record<string, tfjs.Tensor> = {};
+  private disposed = false;
+
+  constructor(
+    private readonly tf: TF,
+    private readonly specs: readonly tfjs.io.WeightsManifestEntry[],
+    shardCount: number,
+  ) {
+    this.shards = new Array(shardCount);
+  }
+
+  /** Shard `index` arrived (any order); makes every weight the shards so far cover. */
+  add(index: number, buffer: ArrayBuffer): void {
+    if (this.disposed) return;
+    if (index < 0 || index >= this.shards.length || this.shards[index] !== undefined) {
+      throw new Error(`weights: shard ${index} given twice or out of range`);
+    }
+    this.shards[index] = buffer;
+    while (this.nextShard < this.shards.length) {
+      const next = this.shards[this.nextShard];
+      if (next === undefined) break;
+      this.shardStarts.push(this.availableBytes);
+      this.availableBytes += next.byteLength;
+      this.nextShard++;
+    }
+    this.makeCovered();
+  }
+
+  /** Every weight's tensor, by name; throws when the shards did not cover them all (nothing is freed). */
+  finish(): Record<string, tfjs.Tensor> {
+    if (this.nextWeight < this.specs.length) {
+      throw new Error(
+        `weights: ${this.specs.length - this.nextWeight} of ${this.specs.length} weights were not made ` +
+          `(${this.availableBytes} bytes arrived)`,
+      );
+    }
+    return this.tensors;
+  }
+
+  /** Frees every tensor made so far; later shards are ignored. */
+  dispose(): void {
+    this.disposed = true;
+    this.tf.dispose(Object.values(this.tensors));
+  }
+
+  private makeCovered(): void {
+    while (this.nextWeight < this.specs.length) {
+      const spec = this.specs[this.nextWeight] as tfjs.io.WeightsManifestEntry;
+      const bytes = weightBytes(spec);
+      const end = this.weightStart + bytes;
+      if (end > this.availableBytes) return;
+      this.tensors[spec.name] = this.make(spec, this.weightStart, end);
+      this.nextWeight++;
+      this.weightStart = end;
+    }
+    // Shards wholly behind the next weight are no longer needed here.
+    for (let i = 0; i < this.nextShard; i++) {
+      const buffer = this.shards[i];
+      if (buffer && (this.shardStarts[i] as number) + buffer.byteLength <= this.weightStart) {
+        this.shards[i] = new ArrayBuffer(0);
+      }
+    }
+  }
+
+  /** The tensor of the weight at joined bytes [start, end). */
+  private make(spec: tfjs.io.WeightsManifestEntry, start: number, end: number): tfjs.Tensor {
+    const { index, offset } = this.locate(start);
+    const shard = this.shards[index] as ArrayBuffer;
+    const plainFloat32 = spec.dtype === "float32" && !spec.quantization;
+    if (plainFloat32 && offset + (end - start) <= shard.byteLength && offset % 4 === 0) {
+      return this.tf.tensor(new Float32Array(shard, offset, (end - start) / 4), spec.shape, "float32");
+    }
+    const joined = this.copy(start, end);
+    if (plainFloat32) return this.tf.tensor(new Float32Array(joined), spec.shape, "float32");
+    const decoded = this.tf.io.decodeWeights(joined, [spec]);
+    return decoded[spec.name] as tfjs.Tensor;
+  }
+
+  /** The shard holding joined byte `at`, and the offset in it. */
+  private locate(at: number): { index: number; offset: number } {
+    let index = 0;
+    while (index + 1 < this.nextShard && (this.shardStarts[index + 1] as number) <= at) index++;
+    return { index, offset: at - (this.shardStarts[index] as number) };
+  }
+
+  /** Joined bytes [start, end) as one new buffer. */
+  private copy(start: number, end: number): ArrayBuffer {
+    const out = new Uint8Array(end - start);
+    let { index, offset } = this.locate(start);
+    let written = 0;
+    while (written < out.length) {
+      const shard = this.shards[index] as ArrayBuffer;
+      const take = Math.min(shard.byteLength - offset, out.length - written);
+      out.set(new Uint8Array(shard, offset, take), written);
+      written += take;
+      index++;
+      offset = 0;
+    }
+    return out.buffer;
+  }
+}
