@@ -31,7 +31,7 @@ beforeAll(async () => {
 
 /** Binds the variant under test to `kernels`. */
 function useVariant(fused: boolean): void {
-  const bound = sparseHeadKernels(internals.memory, { fused });
+  const bound = sparseHeadKernels(internals.memory, { relaxed: fused });
   if (!bound) throw new Error("WASM SIMD kernels not available");
   expect(bound.fused).toBe(fused);
   kernels = bound.kernels;

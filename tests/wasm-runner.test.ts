@@ -136,7 +136,9 @@ describe.each([
   const [n, size, c, k] = [3, 12, 8, 16];
   let rows: (RowsContext & { dispose(): void }) | null = null;
   const conv = (x: tfType.Tensor4D, u: tfType.Tensor2D[], b: tfType.Tensor1D, pool: boolean, pad: boolean) =>
-    rows ? winogradConvRows(tf, x, u, b, { pool, pad }, rows) : winogradConv(tf, x, u, b, { pool, pad });
+    rows
+      ? winogradConvRows(tf, { xPadded: x, u, bias: b, pool, pad }, rows)
+      : winogradConv(tf, { xPadded: x, u, bias: b, pool, pad });
   let x: tfType.Tensor4D;
   let kernel: tfType.Tensor4D;
   let bias: tfType.Tensor1D;

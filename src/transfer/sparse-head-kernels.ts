@@ -30,15 +30,14 @@ import {
   elementAddress,
   F32,
   get,
-  hasRelaxedSimd,
   I32,
   i32,
-  kernelsOnMemory,
   Locals,
   memarg,
   multiplyAdd,
   op,
   range,
+  relaxedOrPlainKernels,
   set,
   simd,
   vstore,
@@ -267,24 +266,13 @@ export interface BoundSparseHeadKernels {
   module: WebAssembly.Module;
 }
 
-const fusedOrPlain = new WeakMap<WebAssembly.Memory, BoundSparseHeadKernels | null>();
-const plainOnly = new WeakMap<WebAssembly.Memory, BoundSparseHeadKernels | null>();
-
 /**
  * The kernels bound to the backend's memory (once per memory): the fused
  * variant where the engine has relaxed SIMD, else the plain one; null where
- * WASM SIMD or instantiation is unavailable. `fused: false` asks for the
+ * WASM SIMD or instantiation is unavailable. `relaxed: false` asks for the
  * plain variant only (tests).
  */
-export function sparseHeadKernels(
-  memory: WebAssembly.Memory,
-  options: { fused?: boolean } = {},
-): BoundSparseHeadKernels | null {
-  const fused = options.fused !== false && hasRelaxedSimd();
-  return kernelsOnMemory(
-    options.fused === false ? plainOnly : fusedOrPlain,
-    memory,
-    (shared) => sparseHeadModule(shared, fused),
-    (exports, module) => ({ kernels: exports as unknown as SparseHeadKernels, fused, module }),
-  );
-}
+export const sparseHeadKernels = relaxedOrPlainKernels<BoundSparseHeadKernels>(
+  sparseHeadModule,
+  (exports, module, fused) => ({ kernels: exports as unknown as SparseHeadKernels, fused, module }),
+);

@@ -266,6 +266,28 @@ export function kernelsOnMemory<T>(
   return kernels;
 }
 
+/**
+ * kernelsOnMemory for a module with a relaxed-SIMD variant and a plain one:
+ * the returned function binds the relaxed variant where the engine has
+ * relaxed SIMD, else the plain one (also when asked with `relaxed: false`,
+ * for tests), once per memory and variant.
+ */
+export function relaxedOrPlainKernels<T>(
+  moduleBytes: (sharedMemory: boolean, relaxed: boolean) => Uint8Array<ArrayBuffer>,
+  pick: (exports: WebAssembly.Exports, module: WebAssembly.Module, relaxed: boolean) => T,
+): (memory: WebAssembly.Memory, options?: { readonly relaxed?: boolean }) => T | null {
+  const caches = { relaxed: new WeakMap<WebAssembly.Memory, T | null>(), plain: new WeakMap() };
+  return (memory, options = {}) => {
+    const relaxed = options.relaxed !== false && hasRelaxedSimd();
+    return kernelsOnMemory(
+      relaxed ? caches.relaxed : caches.plain,
+      memory,
+      (shared) => moduleBytes(shared, relaxed),
+      (exports, module) => pick(exports, module, relaxed),
+    );
+  };
+}
+
 let relaxedSimd: boolean | null = null;
 /** Whether this engine compiles relaxed SIMD's multiply-add (Chromium ≥ 114; Node 20 only behind --experimental-wasm-relaxed-simd). */
 export function hasRelaxedSimd(): boolean {

@@ -1,7 +1,8 @@
 /**
  * The two data-reordering halves of a Winograd convolution F(m×m, 3×3), as
- * hand-written WASM SIMD that runs directly on TF.js' WASM heap. The middle
- * half, (m+2)² matrix products, stays on XNNPACK (tf.matMul, every thread).
+ * hand-written WASM SIMD that runs directly on TF.js' WASM heap, and, where
+ * the engine has relaxed SIMD, the (m+2)² matrix products between them
+ * (`gemm`); elsewhere those run on XNNPACK (tf.matMul).
  *
  * Why: a 3×3 convolution computes 9 multiply-adds per output and channel
  * pair; F(2×2, 3×3) computes 16/4 = 4 and F(4×4, 3×3) 36/16 = 2.25, in
@@ -20,15 +21,14 @@ import {
   elementAddress,
   f32,
   get,
-  hasRelaxedSimd,
   I32,
   i32,
-  kernelsOnMemory,
   Locals,
   memarg,
   multiplyAdd,
   op,
   range,
+  relaxedOrPlainKernels,
   set,
   simd,
   tee,
@@ -196,27 +196,15 @@ export interface WinogradKernels extends WinogradFunctions {
   readonly module: WebAssembly.Module;
 }
 
-const kernelsByMemory = new WeakMap<WebAssembly.Memory, WinogradKernels | null>();
-const kernelsWithoutGemm = new WeakMap<WebAssembly.Memory, WinogradKernels | null>();
-
 /**
  * The kernels bound to a WASM heap, or null where WASM SIMD or instantiation
  * is unavailable. `gemm` is there where the engine has relaxed SIMD, unless
- * `options.gemm` is false (tests of the XNNPACK path).
+ * asked with `relaxed: false` (tests of the XNNPACK path).
  */
-export function winogradKernels(
-  memory: WebAssembly.Memory,
-  options: { gemm?: boolean } = {},
-): WinogradKernels | null {
-  const withGemm = options.gemm !== false && hasRelaxedSimd();
-  const cache = withGemm ? kernelsByMemory : kernelsWithoutGemm;
-  return kernelsOnMemory(
-    cache,
-    memory,
-    (shared) => winogradModule(shared, withGemm),
-    (exports, module) => ({ ...winogradFunctions(exports), module }),
-  );
-}
+export const winogradKernels = relaxedOrPlainKernels<WinogradKernels>(winogradModule, (exports, module) => ({
+  ...winogradFunctions(exports),
+  module,
+}));
 
 /** The functions of an instance of winogradModule (on either thread). */
 export function winogradFunctions(exports: WebAssembly.Exports): WinogradFunctions {

@@ -1,12 +1,18 @@
 /**
  * VGG16's forward pass on TF.js' WASM backend with the 3×3 convolutions as
  * Winograd F(4×4, 3×3) (blocks 1–4) or F(2×2, 3×3) (block 5; see
- * kernels.ts): per layer one input-transform pass, 36 (or 16) XNNPACK matrix
- * products (on every thread, weights packed once), one output-transform pass
- * that adds the bias, applies ReLU and, before a pool layer, max-pools.
- * Layers hand each other zero-padded activations, so no separate pad, pool
- * or reshuffle pass runs between them. fc1–fc3 run in the streaming dense
- * kernel (no packed copy of their 494 MB).
+ * kernels.ts): per layer one input-transform pass, 36 (or 16) matrix
+ * products, one output-transform pass that adds the bias, applies ReLU and,
+ * before a pool layer, max-pools. Layers hand each other zero-padded
+ * activations, so no separate pad, pool or reshuffle pass runs between them.
+ * fc1–fc3 run in the streaming dense kernel (no packed copy of their 494 MB).
+ *
+ * Where the engine has relaxed SIMD (Chromium), the products run in our own
+ * fused multiply-add gemm and each layer runs whole, block of tile rows by
+ * block, on this thread and on helper threads sharing the heap, one share
+ * each (winograd-rows.ts, the "rows path"). Elsewhere the products are
+ * XNNPACK's (tf.matMul, on its own threads) between the two transform
+ * kernels.
  *
  * It takes over a GraphModel: it runs its bias and dense weight tensors and
  * replaces 12 conv kernels by their transforms U (172 MB instead of 59 MB:
@@ -244,16 +250,20 @@ export function padSame(tf: TF, x: tfjs.Tensor4D): tfjs.Tensor4D {
  * A 3×3 "same" convolution + bias + ReLU (+ 2×2 max-pool) of a zero-padded
  * NHWC input [n, rows + 2, cols + 2, C] with transformed kernels `u`
  * (winogradWeights). With `pad` the result comes zero-padded too, ready for
- * the next Winograd layer. Needs the kernels registered (winogradVgg16 or
- * registerWinogradKernels).
+ * the next Winograd layer.
  */
-export function winogradConv(
-  tf: TF,
-  xPadded: tfjs.Tensor4D,
-  u: readonly tfjs.Tensor2D[],
-  bias: tfjs.Tensor1D,
-  options: { readonly pool: boolean; readonly pad: boolean },
-): tfjs.Tensor4D {
+export interface WinogradLayer {
+  readonly xPadded: tfjs.Tensor4D;
+  readonly u: readonly tfjs.Tensor2D[];
+  readonly bias: tfjs.Tensor1D;
+  /** A 2×2 max-pool follows (fused into the output transform). */
+  readonly pool: boolean;
+  readonly pad: boolean;
+}
+
+/** A Winograd layer with XNNPACK's products. Needs the kernels registered (winogradVgg16 or registerWinogradKernels). */
+export function winogradConv(tf: TF, layer: WinogradLayer): tfjs.Tensor4D {
+  const { xPadded, u, bias } = layer;
   const [, paddedRows, paddedCols] = xPadded.shape;
   const tile = tileOf(u.length);
   // Not a tf.tidy: each V_q is freed as soon as its product exists, so the
@@ -266,7 +276,7 @@ export function winogradConv(
     m[`m${i}`] = tf.matMul(vi, u[i] as tfjs.Tensor2D);
     vi.dispose();
   });
-  const attrs = { rows: paddedRows - 2, cols: paddedCols - 2, pool: options.pool, pad: options.pad, tile };
+  const attrs = { rows: paddedRows - 2, cols: paddedCols - 2, pool: layer.pool, pad: layer.pad, tile };
   const y = tf.engine().runKernel(WINOGRAD_OUTPUT, { ...m, bias }, attrs as unknown as tfjs.NamedAttrMap);
   tf.dispose(Object.values(m));
   return y as tfjs.Tensor4D;
@@ -283,31 +293,25 @@ export interface RowsContext {
 }
 
 /**
- * The same layer as winogradConv, with `u` in gemm's panel layout
- * (winogradWeights with `panels`), run by winograd-rows.ts on this thread and
- * each helper thread of `rows`, each on an equal share of the tile rows.
+ * A Winograd layer with `u` in gemm's panel layout (winogradWeights with
+ * `panels`), run by winograd-rows.ts on this thread and each helper thread of
+ * `rows`, each on an equal share of the tile rows.
  */
-export function winogradConvRows(
-  tf: TF,
-  xPadded: tfjs.Tensor4D,
-  u: readonly tfjs.Tensor2D[],
-  bias: tfjs.Tensor1D,
-  options: { readonly pool: boolean; readonly pad: boolean },
-  rows: RowsContext,
-): tfjs.Tensor4D {
+export function winogradConvRows(tf: TF, layer: WinogradLayer, rows: RowsContext): tfjs.Tensor4D {
+  const { xPadded, u, bias, pool, pad } = layer;
   const internals = wasmInternals(tf);
   if (!internals) throw new Error("Winograd rows: not on the WASM backend");
   const [n, paddedRows, paddedCols, channels] = xPadded.shape;
   const [height, width] = [paddedRows - 2, paddedCols - 2];
   const tile = tileOf(u.length);
   const outChannels = bias.shape[0];
-  const [outRows, outCols] = options.pool ? [height / 2, width / 2] : [height, width];
-  const border = options.pad ? 2 : 0;
+  const [outRows, outCols] = pool ? [height / 2, width / 2] : [height, width];
+  const border = pad ? 2 : 0;
   const shape = [n, outRows + border, outCols + border, outChannels];
   // The zero border is the next layer's "same" padding; without one, every byte is written.
   const out = tf.engine().runKernel(HEAP_TENSOR, {}, {
     shape,
-    zero: options.pad,
+    zero: pad,
   } as unknown as tfjs.NamedAttrMap) as tfjs.Tensor4D;
   const yRowStride = (outCols + border) * outChannels * 4;
   const units = (n * height) / tile;
@@ -321,11 +325,11 @@ export function winogradConvRows(
     cols: width,
     channels,
     outChannels,
-    y: internals.offsetOf(out) + (options.pad ? yRowStride + outChannels * 4 : 0),
+    y: internals.offsetOf(out) + (pad ? yRowStride + outChannels * 4 : 0),
     yRowStride,
     yImageBytes: (outRows + border) * yRowStride,
     bias: internals.offsetOf(bias),
-    pool: options.pool,
+    pool: pool,
     start,
     end,
     scratch: rows.scratch + thread * rows.scratchBytesPerThread,
@@ -385,7 +389,7 @@ export async function winogradVgg16(
 ): Promise<Vgg16Runnable | null> {
   const internals = wasmInternals(tf);
   if (!internals) return null;
-  const kernels = winogradKernels(internals.memory, { gemm: options.rows !== false });
+  const kernels = winogradKernels(internals.memory, { relaxed: options.rows !== false });
   if (!kernels) return null;
   const weight = (name: string) => model.weights[name]?.[0];
   const convs: ConvWeights[] = [];
@@ -437,11 +441,8 @@ export async function winogradVgg16(
       }
       const pad = prepared[index + 1]?.u != null;
       if (!padded) replace(padSame(tf, h));
-      replace(
-        rows && conv.rows
-          ? winogradConvRows(tf, h, conv.u, conv.bias, { pool, pad }, rows)
-          : winogradConv(tf, h, conv.u, conv.bias, { pool, pad }),
-      );
+      const layer = { xPadded: h, u: conv.u, bias: conv.bias, pool, pad };
+      replace(rows && conv.rows ? winogradConvRows(tf, layer, rows) : winogradConv(tf, layer));
       padded = pad;
     });
     return h;
