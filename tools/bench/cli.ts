@@ -98,7 +98,11 @@ const program = new Command()
   )
   .option("--batches <list>", "feature-extraction batch sizes", intList, [1, 8, 16])
   .option("--reps <n>", "timed repetitions at batch 1 (the median is reported)", positiveInt, 5)
-  .option("--batch-reps <n>", "timed batches per batch size > 1 (default: ceil(reps / batch))", positiveInt)
+  .option(
+    "--batch-reps <n>",
+    "timed batches per batch size > 1 (default: ceil(reps / batch), at least 2)",
+    positiveInt,
+  )
   .option("--epochs <n>", "most epochs our head training runs", positiveInt, 20)
   .option(
     "--train-budget <s>",
