@@ -163,11 +163,12 @@ function streamedWeights() {
       : undefined;
   return {
     onShards,
-    /** The tensors by name, or null when not streamed; the caller owns them from here. */
+    /** The tensors by name, or null when not streamed; the caller owns them from here (not when it throws). */
     take(): tf.NamedTensorMap | null {
-      const made = weights;
+      if (!weights) return null;
+      const map = weights.finish();
       weights = null;
-      return made ? made.finish() : null;
+      return map;
     },
     dispose() {
       weights?.dispose();
