@@ -329,7 +329,7 @@ export function winogradConvRows(tf: TF, layer: WinogradLayer, rows: RowsContext
     yRowStride,
     yImageBytes: (outRows + border) * yRowStride,
     bias: internals.offsetOf(bias),
-    pool: pool,
+    pool,
     start,
     end,
     scratch: rows.scratch + thread * rows.scratchBytesPerThread,
