@@ -37,7 +37,10 @@ export interface WinogradRowsJob {
   readonly u: readonly number[];
 }
 
-/** Tiles per block: V and M of a block (≤ 64 tiles) stay within L2, and each U_q is read once per block. */
+/**
+ * Tiles per block: each U_q is read once per block, so a block should have many tiles; V and M of a block take
+ * 0.5 MB (block 1) to 9 MB (block 4, where one block is the whole 7×7-tile image).
+ */
 const BLOCK_TILES = 64;
 
 /** Tile rows per block for a layer `cols` wide. */
