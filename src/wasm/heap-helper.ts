@@ -18,6 +18,11 @@ const READY_TIMEOUT_MS = 10_000;
 /** A job is at most a few hundred milliseconds; this only catches a dead thread. */
 const JOB_TIMEOUT_MS = 60_000;
 
+export interface HeapHelperOptions {
+  /** How long `wait()` waits for one job before it stops the thread (tests shorten it). */
+  readonly jobTimeoutMs?: number;
+}
+
 export class HeapHelper<Name extends string> {
   private readonly ints: Int32Array;
   private readonly floats: Float32Array;
@@ -31,6 +36,7 @@ export class HeapHelper<Name extends string> {
     private readonly names: readonly Name[],
     /** What the helper is for, in error messages ("the training helper thread"). */
     private readonly label: string,
+    private readonly jobTimeoutMs: number,
   ) {
     this.ints = new Int32Array(control);
     this.floats = new Float32Array(control);
@@ -48,6 +54,7 @@ export class HeapHelper<Name extends string> {
     createWorker: () => Worker,
     names: readonly Name[],
     label: string,
+    options: HeapHelperOptions = {},
   ): Promise<HeapHelper<Name> | null> {
     if (typeof Worker === "undefined" || typeof SharedArrayBuffer === "undefined") return null;
     if (!(memory.buffer instanceof SharedArrayBuffer)) return null;
@@ -73,7 +80,7 @@ export class HeapHelper<Name extends string> {
         return null;
       }
       worker.onmessage = null;
-      return new HeapHelper(worker, control, names, label);
+      return new HeapHelper(worker, control, names, label, options.jobTimeoutMs ?? JOB_TIMEOUT_MS);
     } catch {
       worker?.terminate();
       return null;
@@ -102,7 +109,7 @@ export class HeapHelper<Name extends string> {
     if (!this.pending) return;
     this.pending = false;
     const request = Atomics.load(this.ints, CONTROL.request);
-    const deadline = performance.now() + JOB_TIMEOUT_MS;
+    const deadline = performance.now() + this.jobTimeoutMs;
     for (;;) {
       const done = Atomics.load(this.ints, CONTROL.done);
       if (done === request) break;
