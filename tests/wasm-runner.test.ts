@@ -56,21 +56,23 @@ beforeAll(async () => {
  * when awaited: the split, the job's int32 encoding and both scratch parts
  * are exercised as with a real second thread.
  */
-function rowsInThisThread(scratchBytesPerThread: number): RowsContext & { dispose(): void } {
-  const scratch = tf.zeros([(2 * scratchBytesPerThread) / 4]);
-  let pending: number[] | null = null;
-  const helper = {
-    run: (_name: string, ints: readonly number[]) => {
-      pending = [...ints];
-    },
-    wait: () => {
-      if (pending) runWinogradRows(kernels, decodeRowsJob(pending));
-      pending = null;
-    },
+function rowsInThisThread(scratchBytesPerThread: number, helperCount = 1): RowsContext & { dispose(): void } {
+  const scratch = tf.zeros([((helperCount + 1) * scratchBytesPerThread) / 4]);
+  const standIn = () => {
+    let pending: number[] | null = null;
+    return {
+      run: (_name: string, ints: readonly number[]) => {
+        pending = [...ints];
+      },
+      wait: () => {
+        if (pending) runWinogradRows(kernels, decodeRowsJob(pending));
+        pending = null;
+      },
+    };
   };
   return {
     kernels,
-    helpers: [helper],
+    helpers: Array.from({ length: helperCount }, standIn),
     scratch: internals.offsetOf(scratch),
     scratchBytesPerThread,
     dispose: () => scratch.dispose(),
@@ -206,6 +208,21 @@ describe.each([
     expect(await maxAbsDiff(y, reference)).toBeLessThan(1e-5);
     y.dispose();
   });
+
+  // The XNNPACK path has no threads of its own: this one is the rows path's only.
+  if (path === "rows path") {
+    it("plain output split three ways (two helper threads) also equals tf.fused.conv2d", async () => {
+      const three = rowsInThisThread((tile + 2) ** 2 * (size * size) * (c + k) * 4, 2);
+      const y = winogradConvRows(
+        tf,
+        { xPadded: padSame(tf, x), u: pathU, bias, pool: false, pad: false },
+        three,
+      );
+      expect(await maxAbsDiff(y, reference)).toBeLessThan(1e-5);
+      tf.dispose(y);
+      three.dispose();
+    });
+  }
 
   it("pooled output: same values as conv2d then a 2×2 max-pool", async () => {
     const pooledReference = tf.maxPool(reference, 2, 2, "valid");

@@ -51,7 +51,6 @@ export async function buildGraphModel(
   };
   try {
     if (weights) {
-      delete artifacts.weightData;
       const graph = new tf.GraphModel(tf.io.fromMemory(artifacts));
       const loader = graph as unknown as WeightMapLoader;
       if (typeof loader.loadWithWeightMap !== "function") {

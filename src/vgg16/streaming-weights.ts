@@ -79,13 +79,6 @@ export class StreamingWeights {
       this.nextWeight++;
       this.weightStart = end;
     }
-    // Shards wholly behind the next weight are no longer needed here.
-    for (let i = 0; i < this.nextShard; i++) {
-      const buffer = this.shards[i];
-      if (buffer && (this.shardStarts[i] as number) + buffer.byteLength <= this.weightStart) {
-        this.shards[i] = new ArrayBuffer(0);
-      }
-    }
   }
 
   /** The tensor of the weight at joined bytes [start, end). */

@@ -155,7 +155,6 @@ function streamedWeights() {
   const onShards =
     current === null
       ? (specs: readonly tf.io.WeightsManifestEntry[], shardCount: number) => {
-          weights?.dispose();
           const made = new StreamingWeights(tf, specs, shardCount);
           weights = made;
           return (index: number, buffer: ArrayBuffer) => made.add(index, buffer);
@@ -163,12 +162,17 @@ function streamedWeights() {
       : undefined;
   return {
     onShards,
-    /** The tensors by name, or null when not streamed; the caller owns them from here (not when it throws). */
+    /** The tensors by name (the caller owns them from here), or null when not streamed; frees them if incomplete. */
     take(): tf.NamedTensorMap | null {
-      if (!weights) return null;
-      const map = weights.finish();
+      const made = weights;
       weights = null;
-      return map;
+      if (!made) return null;
+      try {
+        return made.finish();
+      } catch (error) {
+        made.dispose();
+        throw error;
+      }
     },
     dispose() {
       weights?.dispose();
@@ -208,14 +212,7 @@ async function uploadAndWarm(
 
   const uploadStart = performance.now();
   emit({ type: "phase", phase: "upload", fraction: 0, elapsedMs: 0 });
-  let weights: tf.NamedTensorMap | null;
-  try {
-    weights = streamed?.take() ?? null;
-  } catch (error) {
-    streamed?.dispose();
-    throw error;
-  }
-  const model = await buildVgg16Model(files, weights);
+  const model = await buildVgg16Model(files, streamed?.take() ?? null);
   files.weightData.length = 0; // the tensors hold the weights now
   const uploadMs = performance.now() - uploadStart;
   emit({ type: "phase", phase: "upload", fraction: 1, elapsedMs: uploadMs });

@@ -173,14 +173,14 @@ export type DenseKernel = (
  * and C [m][n] row-major, B in panels of 8 columns ([n/8][k][8]: each panel
  * is read sequentially; the weights kernel writes U in it), byte offsets; n a
  * multiple of 8. Panel by panel, every row of A meets the panel while it is
- * in L1 (measured in Node: 36–40 GFLOP/s, against 19–21 row-major B).
+ * in L1 (a one-off Node run: 36–40 GFLOP/s, against 19–21 with B row-major).
  *
  * Why not XNNPACK: TF.js' WASM build has plain SIMD only, so each of its
  * multiply-adds is a multiply and an add; where the engine has relaxed SIMD
  * (Chromium) this kernel does one fused instruction, and it runs on whichever
  * thread calls it, so the Winograd layer can run whole on two threads (see
- * winograd-rows.ts). Measured in Node on one thread for the Winograd
- * products' shapes: 30–38 GFLOP/s against XNNPACK's 22–26.
+ * winograd-rows.ts). In one-off Node runs on one thread for the Winograd
+ * products' shapes: 30–40 GFLOP/s against XNNPACK's 22–26.
  */
 export type GemmKernel = (a: number, b: number, c: number, m: number, k: number, n: number) => void;
 

@@ -318,7 +318,7 @@ export function winogradConvRows(tf: TF, layer: WinogradLayer, rows: RowsContext
   // Shares by thread; helpers take the larger ones: this thread also runs the JavaScript around the layer.
   const threads = rows.helpers.length + 1;
   const bound = (thread: number) => Math.floor((thread * units) / threads);
-  const job = (start: number, end: number, thread: number): WinogradRowsJob => ({
+  const layerJob = {
     tile,
     x: internals.offsetOf(xPadded),
     rows: height,
@@ -330,11 +330,14 @@ export function winogradConvRows(tf: TF, layer: WinogradLayer, rows: RowsContext
     yImageBytes: (outRows + border) * yRowStride,
     bias: internals.offsetOf(bias),
     pool,
+    scratchBytes: rows.scratchBytesPerThread,
+    u: u.map((t) => internals.offsetOf(t)),
+  };
+  const job = (start: number, end: number, thread: number): WinogradRowsJob => ({
+    ...layerJob,
     start,
     end,
     scratch: rows.scratch + thread * rows.scratchBytesPerThread,
-    scratchBytes: rows.scratchBytesPerThread,
-    u: u.map((t) => internals.offsetOf(t)),
   });
   const started: RowsContext["helpers"][number][] = [];
   const failures: unknown[] = [];
