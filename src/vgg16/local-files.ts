@@ -13,7 +13,7 @@
  */
 import type { io } from "@tensorflow/tfjs";
 import { Vgg16Error } from "./errors";
-import { MODEL_CACHE_NAME, shardCacheKey, shardUrls } from "./model-files";
+import { MODEL_CACHE_NAME, shardCacheKey, shardResponse, shardUrls } from "./model-files";
 
 export const LOCAL_MODELS_PATH = "/__local-models__/";
 
@@ -109,7 +109,7 @@ export async function storeLocalModel(
     for (const [i, key] of keys.entries()) {
       const body = shards[i];
       if (!body) throw new Error(`shard ${i + 1} of ${keys.length} is missing`);
-      await cache.put(key, new Response(body, { headers: { "Content-Type": "application/octet-stream" } }));
+      await cache.put(key, await shardResponse(body));
     }
     await cache.put(url, new Response(modelJsonText, { headers: { "Content-Type": "application/json" } }));
     return null;

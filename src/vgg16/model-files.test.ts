@@ -1,6 +1,7 @@
 import type { io } from "@tensorflow/tfjs";
 import { describe, expect, it, vi } from "vitest";
 import { sha256Hex } from "../model/sha256";
+import { SHARD_CHECKSUM_HEADER, shardChecksum } from "../model/shard-checksum";
 import type { LoadEvent } from "./api";
 import { isVgg16Error } from "./errors";
 import {
@@ -87,13 +88,32 @@ async function load(server: FakeServer, caches: FakeCacheStorage | null, verifyC
 
 const cacheOf = (storage: FakeCacheStorage): FakeCache => storage.caches.get(MODEL_CACHE_NAME) as FakeCache;
 
-/** In the cache of serveDigested's model: shard 1 truncated to 7 bytes, shard 2 the right size with one bit changed. */
-async function damageCachedShards(storage: FakeCacheStorage, bytes: Uint8Array): Promise<void> {
+/**
+ * In the cache of serveDigested's model: shard 1 truncated to 7 bytes, shard 2 the right size with one bit
+ * changed. Each keeps the headers it was stored with (its checksum, unless asStoredByEarlierVersion ran).
+ */
+function damageCachedShards(storage: FakeCacheStorage, bytes: Uint8Array): void {
   const cache = cacheOf(storage);
-  await cache.put(shardCacheKey(shardUrl(1), "model-D"), new Response(new Uint8Array(7)));
+  cache.entries.set(shardCacheKey(shardUrl(1), "model-D"), new Uint8Array(7).buffer);
   const changed = bytes.slice(32, 64);
   changed[3] = (changed[3] ?? 0) ^ 1;
-  await cache.put(shardCacheKey(shardUrl(2), "model-D"), new Response(changed));
+  cache.entries.set(shardCacheKey(shardUrl(2), "model-D"), changed.buffer);
+}
+
+/** Drops the checksum headers: shards as cached by a version before shard-checksum.ts. */
+function asStoredByEarlierVersion(storage: FakeCacheStorage): void {
+  for (const headers of cacheOf(storage).headers.values()) headers.delete(SHARD_CHECKSUM_HEADER);
+}
+
+/** Counts WebCrypto digests (the SHA-256 checks) while `run` runs. */
+async function countingDigests<T>(run: () => Promise<T>): Promise<{ result: T; digests: number }> {
+  const spy = vi.spyOn(crypto.subtle, "digest");
+  try {
+    const result = await run();
+    return { result, digests: spy.mock.calls.length };
+  } finally {
+    spy.mockRestore();
+  }
 }
 
 describe("manifest sizes", () => {
@@ -386,29 +406,73 @@ describe("shard checks", () => {
     expect(cacheOf(storage).entries.has(URL_JSON)).toBe(false);
   });
 
-  it("repairs a cached shard that was truncated or altered: drops it, downloads it again, says so", async () => {
+  it("stores every shard with its checksum and reads cached shards back by it, with no SHA-256", async () => {
+    const server = new FakeServer();
+    const bytes = await serveDigested(server);
+    const storage = new FakeCacheStorage();
+    const cold = await countingDigests(() => load(server, storage));
+    expect(cold.digests).toBe(3); // downloaded shards are checked against model.json
+    for (const i of [1, 2, 3]) {
+      const key = shardCacheKey(shardUrl(i), "model-D");
+      const stored = cacheOf(storage).headers.get(key)?.get(SHARD_CHECKSUM_HEADER);
+      expect(stored).toBe(await shardChecksum(cacheOf(storage).entries.get(key) as ArrayBuffer));
+    }
+    for (const verifyCacheLater of [false, true]) {
+      server.requests.length = 0;
+      const warm = await countingDigests(() => load(server, storage, verifyCacheLater));
+      expect(warm.digests).toBe(0);
+      expect(server.requests).toEqual([]);
+      expect(warm.result.files.fromCache).toBe(true);
+      expect(warm.result.files.cacheCheck).toBeNull();
+      expect(joined(warm.result.files.weightData)).toEqual(bytes);
+    }
+  });
+
+  it.each([
+    ["by their checksums", false],
+    ["by SHA-256 (cached by an earlier version)", true],
+  ])(
+    "repairs cached shards that were truncated or altered, %s: drops, downloads again, says so",
+    async (_, earlier) => {
+      const server = new FakeServer();
+      const bytes = await serveDigested(server);
+      const storage = new FakeCacheStorage();
+      await load(server, storage);
+      if (earlier) asStoredByEarlierVersion(storage);
+      damageCachedShards(storage, bytes);
+
+      server.requests.length = 0;
+      const healed = await load(server, storage);
+      expect(server.requests.sort()).toEqual([shardUrl(1), shardUrl(2)]);
+      expect(joined(healed.files.weightData)).toEqual(bytes);
+      expect(healed.events).toContainEqual({
+        type: "cache",
+        hit: true,
+        modelId: "model-D",
+        repaired: ["group1-shard1of3.bin", "group1-shard2of3.bin"],
+      });
+
+      // Healed for good, and the repaired shards stored with their checksums: the next load makes no request.
+      server.requests.length = 0;
+      const warm = await countingDigests(() => load(server, storage));
+      expect(server.requests).toEqual([]);
+      expect(warm.result.files.fromCache).toBe(true);
+      expect(warm.digests).toBe(earlier ? 1 : 0); // shard 3 still has no checksum
+    },
+  );
+
+  it("falls back to SHA-256 for a checksum of another kind (a later version's)", async () => {
     const server = new FakeServer();
     const bytes = await serveDigested(server);
     const storage = new FakeCacheStorage();
     await load(server, storage);
-    await damageCachedShards(storage, bytes);
-
+    for (const headers of cacheOf(storage).headers.values())
+      headers.set(SHARD_CHECKSUM_HEADER, `xxh128-${"0".repeat(32)}`);
     server.requests.length = 0;
-    const healed = await load(server, storage);
-    expect(server.requests.sort()).toEqual([shardUrl(1), shardUrl(2)]);
-    expect(joined(healed.files.weightData)).toEqual(bytes);
-    expect(healed.events).toContainEqual({
-      type: "cache",
-      hit: true,
-      modelId: "model-D",
-      repaired: ["group1-shard1of3.bin", "group1-shard2of3.bin"],
-    });
-
-    // Healed for good: the next load makes no request.
-    server.requests.length = 0;
-    const warm = await load(server, storage);
+    const warm = await countingDigests(() => load(server, storage));
+    expect(warm.digests).toBe(3);
     expect(server.requests).toEqual([]);
-    expect(warm.files.fromCache).toBe(true);
+    expect(joined(warm.result.files.weightData)).toEqual(bytes);
   });
 
   it("with verifyCacheLater: returns cached shards at once and checks their SHA-256 in the background", async () => {
@@ -417,6 +481,7 @@ describe("shard checks", () => {
     const storage = new FakeCacheStorage();
     const cold = await load(server, storage, true);
     expect(cold.files.cacheCheck).toBeNull(); // downloaded shards were checked before use
+    asStoredByEarlierVersion(storage); // shards with checksums never wait for a SHA-256
 
     // The cached load returns before any digest finishes: hashing is held back until the files are back.
     const digest = crypto.subtle.digest.bind(crypto.subtle);
@@ -448,7 +513,7 @@ describe("shard checks", () => {
     }
 
     // Same size, one bit changed: used now, caught by the check; a truncated one is still caught at once.
-    await damageCachedShards(storage, bytes);
+    damageCachedShards(storage, bytes);
     server.requests.length = 0;
     const later = await load(server, storage, true);
     expect(server.requests).toEqual([shardUrl(1)]);

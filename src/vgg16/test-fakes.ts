@@ -8,6 +8,8 @@ import type { WorkerLike } from "./client";
 
 export class FakeCache implements Pick<Cache, "match" | "put" | "delete" | "keys"> {
   readonly entries = new Map<string, ArrayBuffer>();
+  /** Each entry's response headers, kept apart so that tests can alter bodies and headers separately. */
+  readonly headers = new Map<string, Headers>();
   usedBytes = 0;
 
   constructor(private readonly quotaBytes = Number.POSITIVE_INFINITY) {}
@@ -18,7 +20,9 @@ export class FakeCache implements Pick<Cache, "match" | "put" | "delete" | "keys
 
   async match(request: RequestInfo | URL): Promise<Response | undefined> {
     const body = this.entries.get(FakeCache.key(request));
-    return body ? new Response(body.slice(0)) : undefined;
+    return body
+      ? new Response(body.slice(0), { headers: this.headers.get(FakeCache.key(request)) })
+      : undefined;
   }
 
   async put(request: RequestInfo | URL, response: Response): Promise<void> {
@@ -30,6 +34,7 @@ export class FakeCache implements Pick<Cache, "match" | "put" | "delete" | "keys
     }
     this.usedBytes += body.byteLength - previous;
     this.entries.set(key, body);
+    this.headers.set(key, new Headers(response.headers));
   }
 
   async delete(request: RequestInfo | URL): Promise<boolean> {
@@ -37,6 +42,7 @@ export class FakeCache implements Pick<Cache, "match" | "put" | "delete" | "keys
     const body = this.entries.get(key);
     if (!body) return false;
     this.usedBytes -= body.byteLength;
+    this.headers.delete(key);
     return this.entries.delete(key);
   }
 
