@@ -3,9 +3,13 @@
  * CPU backend in Node): float32 weights inside one shard and across shard
  * boundaries, an int32 weight and a uint8-quantized one, shards arriving out
  * of order; a missing shard is reported, and dispose frees what was made.
+ * Also on the WASM backend with weights that span shards written into their
+ * heap tensors as the shards come (the worker's way there).
  */
 import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
 import { beforeAll, describe, expect, it } from "vitest";
+import { wasmInternals } from "../wasm/tfjs-heap";
 import { StreamingWeights } from "./streaming-weights";
 
 const specs: tf.io.WeightsManifestEntry[] = [
@@ -37,16 +41,25 @@ function shardsOf(bytes: Uint8Array): ArrayBuffer[] {
   ].map(([start, end]) => bytes.slice(start, end).buffer);
 }
 
-beforeAll(async () => {
-  await tf.setBackend("cpu");
-});
+describe.each([
+  { backend: "cpu", inPlace: false },
+  { backend: "wasm", inPlace: true },
+])("weight tensors made as the shards arrive ($backend, in place: $inPlace)", ({ backend, inPlace }) => {
+  beforeAll(async () => {
+    expect(await tf.setBackend(backend)).toBe(true);
+  });
+  const target = () => {
+    if (!inPlace) return null;
+    const internals = wasmInternals(tf);
+    if (!internals) throw new Error("no WASM heap");
+    return internals;
+  };
 
-describe("weight tensors made as the shards arrive", () => {
   it("equal tf.io.decodeWeights over the joined shards, whatever order the shards come in", async () => {
     const bytes = joinedBytes();
     const expected = tf.io.decodeWeights(bytes.buffer.slice(0), specs);
     const shards = shardsOf(bytes);
-    const weights = new StreamingWeights(tf, specs, shards.length);
+    const weights = new StreamingWeights(tf, specs, shards.length, target());
     const made: string[][] = [];
     const tensorsSoFar = () => tf.memory().numTensors;
     const before = tensorsSoFar();
@@ -54,9 +67,9 @@ describe("weight tensors made as the shards arrive", () => {
       weights.add(index, shards[index] as ArrayBuffer);
       made.push([String(tensorsSoFar() - before)]);
     }
-    // Shard 2 alone covers nothing (shard 0 is missing); shard 0 then covers "a"; shard 3 waits for 1;
-    // shard 1 completes the rest.
-    expect(made.flat()).toEqual(["0", "1", "1", "5"]);
+    // Shard 2 alone covers nothing (shard 0 is missing); shard 0 then covers "a" (and in place, "b" is
+    // allocated and its first 8 bytes written); shard 3 waits for 1; shard 1 completes the rest.
+    expect(made.flat()).toEqual(inPlace ? ["0", "2", "2", "5"] : ["0", "1", "1", "5"]);
     const actual = weights.finish();
     expect(Object.keys(actual)).toEqual(specs.map((s) => s.name));
     for (const spec of specs) {
@@ -71,12 +84,12 @@ describe("weight tensors made as the shards arrive", () => {
 
   it("says which weights are missing when a shard never came, and frees what it made on dispose", () => {
     const shards = shardsOf(joinedBytes());
-    const weights = new StreamingWeights(tf, specs, shards.length);
+    const weights = new StreamingWeights(tf, specs, shards.length, target());
     const before = tf.memory().numTensors;
     weights.add(0, shards[0] as ArrayBuffer);
     weights.add(2, shards[2] as ArrayBuffer);
     expect(() => weights.finish()).toThrow(/4 of 5 weights were not made \(20 bytes arrived\)/);
-    expect(tf.memory().numTensors).toBe(before + 1);
+    expect(tf.memory().numTensors).toBe(before + (inPlace ? 2 : 1)); // in place: "b" half written
     expect(() => weights.add(0, shards[0] as ArrayBuffer)).toThrow(/shard 0 given twice/);
     weights.dispose();
     expect(tf.memory().numTensors).toBe(before);

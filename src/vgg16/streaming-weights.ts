@@ -7,13 +7,30 @@
  * before it waited for all 553 MB.
  *
  * A float32 weight inside one shard is uploaded from a view of it (no extra
- * copy); one that spans shards is assembled first; other dtypes and
- * quantized weights go through tf.io.decodeWeights, which dequantizes.
+ * copy). One that spans shards is, given `inPlace` (the WASM heap), written
+ * into its tensor shard by shard as they come; else assembled first. On a
+ * cached reload in Chromium that assembly (a fresh 411 MB buffer for fc1,
+ * then the copy into the heap) cost the worker ~0.5 s while it was also
+ * reading the cache. Other dtypes and quantized weights go through
+ * tf.io.decodeWeights, which dequantizes.
  */
 import type * as tfjs from "@tensorflow/tfjs";
 import { weightBytes } from "./model-files";
 
 type TF = typeof tfjs;
+
+/** Float32 tensors that can be allocated first and written in place (WasmInternals has both). */
+export interface InPlaceTensors {
+  uninitialised(shape: number[]): tfjs.Tensor;
+  /** The tensor's bytes, writable (a fresh view on each call). */
+  bytesOf(t: tfjs.Tensor): Uint8Array;
+}
+
+/** A weight being written into its tensor as shards arrive: `written` of its bytes so far. */
+interface PartialWeight {
+  readonly tensor: tfjs.Tensor;
+  written: number;
+}
 
 export class StreamingWeights {
   private readonly shards: (ArrayBuffer | undefined)[];
@@ -25,12 +42,15 @@ export class StreamingWeights {
   private nextWeight = 0;
   private weightStart = 0;
   private readonly tensors: Record<string, tfjs.Tensor> = {};
+  /** The weight at nextWeight, when it is being written in place. */
+  private partial: PartialWeight | null = null;
   private disposed = false;
 
   constructor(
     private readonly tf: TF,
     private readonly specs: readonly tfjs.io.WeightsManifestEntry[],
     shardCount: number,
+    private readonly inPlace: InPlaceTensors | null = null,
   ) {
     this.shards = new Array(shardCount);
   }
@@ -67,18 +87,54 @@ export class StreamingWeights {
   dispose(): void {
     this.disposed = true;
     this.tf.dispose(Object.values(this.tensors));
+    this.partial?.tensor.dispose();
+    this.partial = null;
   }
 
   private makeCovered(): void {
     while (this.nextWeight < this.specs.length) {
       const spec = this.specs[this.nextWeight] as tfjs.io.WeightsManifestEntry;
-      const bytes = weightBytes(spec);
-      const end = this.weightStart + bytes;
-      if (end > this.availableBytes) return;
-      this.tensors[spec.name] = this.make(spec, this.weightStart, end);
+      const end = this.weightStart + weightBytes(spec);
+      // Begun but not complete: it spans shards (a whole shard has arrived, so one inside it would be complete).
+      const spansShards = this.weightStart < this.availableBytes && end > this.availableBytes;
+      if (this.partial === null && spansShards && this.writableInPlace(spec)) {
+        this.partial = { tensor: (this.inPlace as InPlaceTensors).uninitialised(spec.shape), written: 0 };
+      }
+      if (this.partial) {
+        const upTo = Math.min(end, this.availableBytes);
+        this.writeInPlace(this.partial, upTo);
+        if (upTo < end) return;
+        this.tensors[spec.name] = this.partial.tensor;
+        this.partial = null;
+      } else {
+        if (end > this.availableBytes) return;
+        this.tensors[spec.name] = this.make(spec, this.weightStart, end);
+      }
       this.nextWeight++;
       this.weightStart = end;
     }
+  }
+
+  private writableInPlace(spec: tfjs.io.WeightsManifestEntry): boolean {
+    return this.inPlace !== null && spec.dtype === "float32" && !spec.quantization;
+  }
+
+  /** Copies the partial weight's bytes that have arrived, up to joined byte `upTo`, into its tensor. */
+  private writeInPlace(partial: PartialWeight, upTo: number): void {
+    const from = this.weightStart + partial.written;
+    if (upTo <= from) return;
+    const target = (this.inPlace as InPlaceTensors).bytesOf(partial.tensor);
+    let { index, offset } = this.locate(from);
+    let at = from;
+    while (at < upTo) {
+      const shard = this.shards[index] as ArrayBuffer;
+      const take = Math.min(shard.byteLength - offset, upTo - at);
+      target.set(new Uint8Array(shard, offset, take), at - this.weightStart);
+      at += take;
+      index++;
+      offset = 0;
+    }
+    partial.written = upTo - this.weightStart;
   }
 
   /** The tensor of the weight at joined bytes [start, end). */

@@ -11,6 +11,7 @@ import * as Comlink from "comlink";
 import type { Vgg16Metadata } from "../model/metadata";
 import type { TransferWorkerApi } from "../transfer/api";
 import { createTransferApi } from "../transfer/worker-side";
+import { wasmInternals } from "../wasm/tfjs-heap";
 import type {
   BackendInfo,
   Capabilities,
@@ -29,7 +30,6 @@ import { createLossWatcher } from "./backend-loss";
 import { activeBackend, initBackend } from "./backends";
 import { callbackSink } from "./callback-sink";
 import { measureCapabilities } from "./capabilities";
-import { convertH5File } from "./convert-file";
 import { type DecodedInput, decodeAllForVgg16, releaseDecodeCanvas } from "./decode-image";
 import { errorMessage, installErrorTransfer, Vgg16Error } from "./errors";
 import { buildVgg16Model, outputName, predictBatch, type Vgg16Runnable, warmUp } from "./graph";
@@ -102,7 +102,8 @@ async function loadModel(options: LoadOptions, emit: Emit): Promise<LoadedModel>
   const caps = await measureCapabilities();
   const backend = await startBackend(options.backend, caps, options.wasmThreadCount, options.lostBackends);
 
-  // Cached shards' SHA-256 is checked while the weights are uploaded and warmed up (model-files.ts).
+  // Cached shards are checked by the checksum stored with them; those cached by an earlier version, by their
+  // SHA-256 while the weights are uploaded and warmed up (model-files.ts).
   const repairedFirst: string[] = [];
   const streamed = streamedWeights();
   let files: ModelFiles;
@@ -155,7 +156,8 @@ function streamedWeights() {
   const onShards =
     current === null
       ? (specs: readonly tf.io.WeightsManifestEntry[], shardCount: number) => {
-          const made = new StreamingWeights(tf, specs, shardCount);
+          // On WASM, weights that span shards are written straight into their heap tensors.
+          const made = new StreamingWeights(tf, specs, shardCount, wasmInternals(tf));
           weights = made;
           return (index: number, buffer: ArrayBuffer) => made.add(index, buffer);
         }
@@ -294,6 +296,9 @@ async function loadModelFiles(
   let buffers: ArrayBuffer[];
   let jsonName: string;
   if (set.kind === "h5") {
+    // Loaded on demand: h5wasm is a 4.5 MB module that every worker start would otherwise parse (and a model
+    // load would wait for), while few users ever convert an .h5 file.
+    const { convertH5File } = await import("./convert-file");
     const artifacts = await convertH5File(set.file, progress);
     const parsed = parseModelJson(set.file.name, JSON.stringify(artifacts.modelJson));
     modelJson = parsed.modelJson;

@@ -23,7 +23,7 @@ interface WasmModuleLike {
 export interface WasmBackendLike {
   wasm?: WasmModuleLike;
   dataIdMap?: { get(dataId: object): { memoryOffset?: number | null } | undefined };
-  /** Allocates a kernel's output in the heap (inside kernelFunc). */
+  /** Allocates a kernel's output in the heap (inside kernelFunc; outside one, memory nobody tracks yet). */
   makeOutput?(shape: number[], dtype: "float32"): tfjs.TensorInfo;
 }
 
@@ -42,6 +42,13 @@ export interface WasmInternals {
   memory: WebAssembly.Memory;
   /** Threads the backend computes with (1 in the single-threaded build). */
   threads(): number;
+  /**
+   * A float32 tensor whose heap memory is allocated but not written: the caller fills it in place (bytesOf)
+   * before any op reads it. Saves the copy that tf.tensor(values) makes of values assembled elsewhere.
+   */
+  uninitialised(shape: number[]): tfjs.Tensor;
+  /** A view of a float32 tensor's bytes in the heap (re-made on each call, as heapF32). */
+  bytesOf(t: tfjs.Tensor): Uint8Array;
 }
 
 /** Access to the active WASM backend's heap, or null on any other backend (or an unexpected build). */
@@ -51,13 +58,20 @@ export function wasmInternals(tf: TF): WasmInternals | null {
   const module = backend.wasm;
   const memory = module?.wasmMemory ?? module?.asm?.memory;
   if (!module || !backend.dataIdMap || !(memory instanceof WebAssembly.Memory)) return null;
+  const offsetOf = (t: tfjs.Tensor) => {
+    if (t.dtype !== "float32") throw new Error("tensor has no float32 data in the WASM heap");
+    return heapOffset(backend, t);
+  };
   return {
-    offsetOf(t) {
-      if (t.dtype !== "float32") throw new Error("tensor has no float32 data in the WASM heap");
-      return heapOffset(backend, t);
-    },
+    offsetOf,
     heapF32: () => new Float32Array(module.HEAPU8.buffer),
     memory,
     threads: () => module._get_threads_count?.() ?? 1,
+    uninitialised(shape) {
+      if (!backend.makeOutput) throw new Error("this TF.js WASM build cannot allocate tensors in place");
+      // What tf.tensor does (backend.write, then a tracked Tensor), minus the copy of the values.
+      return tf.engine().makeTensorFromTensorInfo(backend.makeOutput(shape, "float32"), tf.backend());
+    },
+    bytesOf: (t) => new Uint8Array(module.HEAPU8.buffer, offsetOf(t), t.size * 4),
   };
 }
