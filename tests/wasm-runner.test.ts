@@ -23,10 +23,13 @@ import {
 } from "../src/vgg16/wasm-runner/kernels";
 import {
   denseLayer,
+  disposeEarlyWeights,
   padSame,
   type RowsContext,
   registerWinogradKernels,
+  transformWhileLoading,
   type Vgg16Runnable,
+  WINOGRAD_WEIGHTS,
   winogradConv,
   winogradConvRows,
   winogradVgg16,
@@ -292,13 +295,18 @@ describe("the streaming dense kernel equals tf.fused.matMul", () => {
 });
 
 describe.each([
-  ["rows path", true],
-  ["XNNPACK products", false],
-])("the Winograd runner (%s) on a synthetic VGG16 conv base", (_path, rows) => {
+  ["rows path", true, false],
+  ["XNNPACK products", false, false],
+  ["rows path, U made while the weights arrived", true, true],
+])("the Winograd runner (%s) on a synthetic VGG16 conv base", (_path, rows, early) => {
   let model: tfType.GraphModel;
   let runner: Vgg16Runnable | null;
   let input: tfType.Tensor;
   let expected: tfType.Tensor;
+  /** Tensors winogradVgg16 itself added (new U, scratch) less those it freed (the kernels). */
+  let addedByRunner = 0;
+  /** Kernel transforms winogradVgg16 ran. */
+  let transformsByRunner = 0;
 
   beforeAll(async () => {
     const weights = syntheticVgg16Weights(7, false);
@@ -316,8 +324,24 @@ describe.each([
     // The GraphModel's result first: the runner frees the conv kernels it replaces.
     input = randomTensor([5, 224, 224, 3], 9, 120); // 5 images: chunks of 4 and 1
     expected = model.execute(input, "features") as tfType.Tensor;
-    runner = await winogradVgg16(tf, model, { features: "features", predictions: null }, { rows });
+    if (early) {
+      // As the worker's StreamingWeights reports each weight: every name, kernels or not.
+      for (const [name, [tensor]] of Object.entries(model.weights))
+        transformWhileLoading(tf, name, tensor as tfType.Tensor);
+    }
+    const before = tf.memory().numTensors;
+    const profile = await tf.profile(async () => {
+      runner = await winogradVgg16(tf, model, { features: "features", predictions: null }, { rows });
+    });
+    transformsByRunner = profile.kernels.filter((k) => k.name === WINOGRAD_WEIGHTS).length;
+    addedByRunner = tf.memory().numTensors - before;
   }, 120_000);
+
+  it("makes U once: at load when it was not made early, else it takes the early U", () => {
+    expect(transformsByRunner).toBe(early ? 0 : 12); // 13 conv kernels; block1_conv1 stays a direct convolution
+    const uTensors = 9 * 36 + 3 * 16;
+    expect(addedByRunner).toBe((early ? 0 : uTensors) - 12 + (rows ? 1 : 0));
+  });
 
   it("gives the GraphModel's features (7×7×512) for a batch of 5 images (run in chunks of 4 and 1)", async () => {
     expect(runner).not.toBeNull();
@@ -353,5 +377,22 @@ describe.each([
     const scratch = rows ? 36 * 63 * (512 + 512) * 4 : 0;
     expect(before.numTensors - after.numTensors).toBe(9 * 36 + 3 * 16 + 26 - 12 + (rows ? 1 : 0));
     expect(before.numBytes - after.numBytes).toBe((uFloats + 1_728 + 4_224) * 4 + scratch);
+  });
+});
+
+describe("U made while loading", () => {
+  it("is freed by disposeEarlyWeights when no runner took it, and ignores other weights", async () => {
+    const kernel = randomTensor([3, 3, 64, 64], 3, 1);
+    const before = tf.memory().numTensors;
+    transformWhileLoading(tf, "block1_conv2/kernel", kernel);
+    expect(tf.memory().numTensors - before).toBe(36); // F(4×4): 36 matrices
+    transformWhileLoading(tf, "block1_conv2/bias", kernel); // not a kernel's name
+    transformWhileLoading(tf, "block1_conv1/kernel", kernel); // a direct convolution: no U
+    expect(tf.memory().numTensors - before).toBe(36);
+    disposeEarlyWeights(tf, [kernel]);
+    expect(tf.memory().numTensors).toBe(before);
+    disposeEarlyWeights(tf, [kernel]); // twice: nothing left to free
+    expect(tf.memory().numTensors).toBe(before);
+    kernel.dispose();
   });
 });

@@ -290,6 +290,29 @@ describe("fetchModelFiles", () => {
     });
   });
 
+  it("stops requesting shards when its signal fires, and rejects with the signal's reason", async () => {
+    const server = new FakeServer();
+    serveModel(server, "model-A");
+    const stop = new AbortController();
+    const fetchOnce = server.fetch;
+    const reason = new Error("the backend failed");
+    const files = fetchModelFiles(URL_JSON, {
+      // The first shard's request fires the signal: the other lanes and later shards must not ask.
+      fetch: async (input) => {
+        const response = await fetchOnce(input);
+        if (String(input).endsWith(".bin")) stop.abort(reason);
+        return response;
+      },
+      caches: null,
+      emit: () => {},
+      concurrency: 1,
+      checkArchitecture: false,
+      signal: stop.signal,
+    });
+    await expect(files).rejects.toBe(reason);
+    expect(server.requests).toEqual([URL_JSON, shardUrl(1)]);
+  });
+
   it("names the URL in typed errors: missing, not ours, not JSON, wrong size, broken shard", async () => {
     const expectError = async (server: FakeServer, code: string, text: RegExp) => {
       const error = await load(server, new FakeCacheStorage()).then(

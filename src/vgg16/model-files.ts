@@ -84,6 +84,8 @@ export interface FetchModelOptions {
   readonly checkArchitecture?: boolean;
   /** Check cached shards' SHA-256 in the background: see ModelFiles.cacheCheck. */
   readonly verifyCacheLater?: boolean;
+  /** Stops reading: no shard is requested after it fires, and the call rejects with its reason. */
+  readonly signal?: AbortSignal;
   /**
    * Called once the manifest is known; the function it returns gets each
    * shard's final buffer (in any order) as soon as it is read and, unless
@@ -501,7 +503,10 @@ export async function fetchModelFiles(modelUrl: string, options: FetchModelOptio
   const laneCount = Math.max(1, Math.min(options.concurrency ?? 6, shards.length));
   const lanes = Array.from({ length: laneCount }, async () => {
     try {
-      while (!failed && next < shards.length) await fetchShard(next++);
+      while (!failed && next < shards.length) {
+        options.signal?.throwIfAborted();
+        await fetchShard(next++);
+      }
     } catch (error) {
       failed = true; // the other lanes stop after their current shard
       throw error;

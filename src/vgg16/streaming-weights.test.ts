@@ -59,7 +59,7 @@ describe.each([
     const bytes = joinedBytes();
     const expected = tf.io.decodeWeights(bytes.buffer.slice(0), specs);
     const shards = shardsOf(bytes);
-    const weights = new StreamingWeights(tf, specs, shards.length, target());
+    const weights = new StreamingWeights(tf, specs, shards.length, { inPlace: target() });
     const made: string[][] = [];
     const tensorsSoFar = () => tf.memory().numTensors;
     const before = tensorsSoFar();
@@ -84,7 +84,7 @@ describe.each([
 
   it("says which weights are missing when a shard never came, and frees what it made on dispose", () => {
     const shards = shardsOf(joinedBytes());
-    const weights = new StreamingWeights(tf, specs, shards.length, target());
+    const weights = new StreamingWeights(tf, specs, shards.length, { inPlace: target() });
     const before = tf.memory().numTensors;
     weights.add(0, shards[0] as ArrayBuffer);
     weights.add(2, shards[2] as ArrayBuffer);

@@ -26,6 +26,13 @@ export interface InPlaceTensors {
   bytesOf(t: tfjs.Tensor): Uint8Array;
 }
 
+export interface StreamingWeightsOptions {
+  /** Where weights that span shards are written in place (the WASM heap), or null: assembled first. */
+  readonly inPlace?: InPlaceTensors | null;
+  /** Called with each weight's tensor as soon as it is made (the caller must not dispose it). */
+  readonly onWeight?: (name: string, tensor: tfjs.Tensor) => void;
+}
+
 /** A weight being written into its tensor as shards arrive: `written` of its bytes so far. */
 interface PartialWeight {
   readonly tensor: tfjs.Tensor;
@@ -50,7 +57,7 @@ export class StreamingWeights {
     private readonly tf: TF,
     private readonly specs: readonly tfjs.io.WeightsManifestEntry[],
     shardCount: number,
-    private readonly inPlace: InPlaceTensors | null = null,
+    private readonly options: StreamingWeightsOptions = {},
   ) {
     this.shards = new Array(shardCount);
   }
@@ -98,32 +105,35 @@ export class StreamingWeights {
       // Begun but not complete: it spans shards (a whole shard has arrived, so one inside it would be complete).
       const spansShards = this.weightStart < this.availableBytes && end > this.availableBytes;
       if (this.partial === null && spansShards && this.writableInPlace(spec)) {
-        this.partial = { tensor: (this.inPlace as InPlaceTensors).uninitialised(spec.shape), written: 0 };
+        this.partial = { tensor: (this.options.inPlace as InPlaceTensors).uninitialised(spec.shape), written: 0 };
       }
+      let tensor: tfjs.Tensor;
       if (this.partial) {
         const upTo = Math.min(end, this.availableBytes);
         this.writeInPlace(this.partial, upTo);
         if (upTo < end) return;
-        this.tensors[spec.name] = this.partial.tensor;
+        tensor = this.partial.tensor;
         this.partial = null;
       } else {
         if (end > this.availableBytes) return;
-        this.tensors[spec.name] = this.make(spec, this.weightStart, end);
+        tensor = this.make(spec, this.weightStart, end);
       }
+      this.tensors[spec.name] = tensor;
       this.nextWeight++;
       this.weightStart = end;
+      this.options.onWeight?.(spec.name, tensor);
     }
   }
 
   private writableInPlace(spec: tfjs.io.WeightsManifestEntry): boolean {
-    return this.inPlace !== null && spec.dtype === "float32" && !spec.quantization;
+    return this.options.inPlace != null && spec.dtype === "float32" && !spec.quantization;
   }
 
   /** Copies the partial weight's bytes that have arrived, up to joined byte `upTo`, into its tensor. */
   private writeInPlace(partial: PartialWeight, upTo: number): void {
     const from = this.weightStart + partial.written;
     if (upTo <= from) return;
-    const target = (this.inPlace as InPlaceTensors).bytesOf(partial.tensor);
+    const target = (this.options.inPlace as InPlaceTensors).bytesOf(partial.tensor);
     let { index, offset } = this.locate(from);
     let at = from;
     while (at < upTo) {

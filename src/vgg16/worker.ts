@@ -42,6 +42,7 @@ import {
   parseModelJson,
 } from "./model-files";
 import { StreamingWeights } from "./streaming-weights";
+import { disposeEarlyWeights, transformWhileLoading } from "./wasm-runner/runner";
 
 installErrorTransfer();
 
@@ -99,16 +100,21 @@ function keyOf(options: LoadOptions): string {
 async function loadModel(options: LoadOptions, emit: Emit): Promise<LoadedModel> {
   const started = performance.now();
   const url = new URL(options.modelUrl, self.location.href).href;
-  const caps = await measureCapabilities();
-  const backend = await startBackend(options.backend, caps, options.wasmThreadCount, options.lostBackends);
+  // The files are read while the backend starts (on a cached reload, 0.15-0.3 s of the ~2 s of reading);
+  // the weights become tensors once it has started. A backend that fails stops the reading.
+  const stopReading = new AbortController();
+  const backendStarted = measureCapabilities().then((caps) =>
+    startBackend(options.backend, caps, options.wasmThreadCount, options.lostBackends),
+  );
+  backendStarted.catch(() => stopReading.abort());
 
   // Cached shards are checked by the checksum stored with them; those cached by an earlier version, by their
   // SHA-256 while the weights are uploaded and warmed up (model-files.ts).
   const repairedFirst: string[] = [];
-  const streamed = streamedWeights();
-  let files: ModelFiles;
-  try {
-    files = await fetchModelFiles(url, {
+  const streamed = streamedWeights(backendStarted);
+  const [backendResult, filesResult] = await Promise.allSettled([
+    backendStarted,
+    fetchModelFiles(url, {
       fetch: localAwareFetch,
       caches: cacheStorage(),
       emit: (event) => {
@@ -117,11 +123,18 @@ async function loadModel(options: LoadOptions, emit: Emit): Promise<LoadedModel>
       },
       verifyCacheLater: true,
       onShards: streamed.onShards,
-    });
-  } catch (error) {
+      signal: stopReading.signal,
+    }),
+  ]);
+  if (backendResult.status === "rejected" || filesResult.status === "rejected") {
     streamed.dispose();
-    throw error;
+    // The backend's failure comes first: it also stopped the reading.
+    throw backendResult.status === "rejected"
+      ? backendResult.reason
+      : (filesResult as PromiseRejectedResult).reason;
   }
+  const backend = backendResult.value;
+  const files = filesResult.value;
   try {
     return await uploadAndWarm(files, backend, keyOf(options), started, emit, streamed);
   } catch (error) {
@@ -151,32 +164,88 @@ async function loadModel(options: LoadOptions, emit: Emit): Promise<LoadedModel>
  * switch keeps the old model until the new one's files are all there (a
  * failed download must not lose it), and never holds both models' tensors.
  */
-function streamedWeights() {
+function streamedWeights(backendStarted: Promise<unknown>) {
   let weights: StreamingWeights | null = null;
+  /** Shards read before the backend started, and the arguments to make the weights with once it has. */
+  let waiting: {
+    specs: readonly tf.io.WeightsManifestEntry[];
+    shardCount: number;
+    shards: [number, ArrayBuffer][];
+  } | null = null;
+  let failure: unknown = null;
+  let disposed = false;
+  /** Kernels given to transformWhileLoading: what releaseEarly frees if winogradVgg16 did not take it. */
+  const early: tf.Tensor[] = [];
+  /** Makes the weights from the shards so far; only once the backend has started (tensors go to it). */
+  const begin = () => {
+    if (!waiting || disposed) return;
+    const { specs, shardCount, shards } = waiting;
+    waiting = null;
+    // On WASM, weights that span shards are written straight into their heap tensors, and each conv kernel's
+    // Winograd transform is made while the later shards are read.
+    weights = new StreamingWeights(tf, specs, shardCount, {
+      inPlace: wasmInternals(tf),
+      onWeight(name, tensor) {
+        try {
+          transformWhileLoading(tf, name, tensor);
+          early.push(tensor);
+        } catch {
+          // winogradVgg16 makes it again, or says what is wrong.
+        }
+      },
+    });
+    try {
+      for (const [index, buffer] of shards) weights.add(index, buffer);
+    } catch (error) {
+      failure = error;
+    }
+  };
+  let started = false;
+  void backendStarted.then(
+    () => {
+      started = true;
+      begin();
+    },
+    () => {},
+  );
   const onShards =
     current === null
       ? (specs: readonly tf.io.WeightsManifestEntry[], shardCount: number) => {
-          // On WASM, weights that span shards are written straight into their heap tensors.
-          const made = new StreamingWeights(tf, specs, shardCount, wasmInternals(tf));
-          weights = made;
-          return (index: number, buffer: ArrayBuffer) => made.add(index, buffer);
+          waiting = { specs, shardCount, shards: [] };
+          if (started) begin();
+          return (index: number, buffer: ArrayBuffer) => {
+            if (waiting) waiting.shards.push([index, buffer]);
+            else weights?.add(index, buffer);
+          };
         }
       : undefined;
   return {
     onShards,
-    /** The tensors by name (the caller owns them from here), or null when not streamed; frees them if incomplete. */
+    /**
+     * The tensors by name (the caller owns them from here), or null when not streamed; frees them if
+     * incomplete. Only after the backend started.
+     */
     take(): tf.NamedTensorMap | null {
+      begin();
       const made = weights;
       weights = null;
       if (!made) return null;
       try {
+        if (failure !== null) throw failure;
         return made.finish();
       } catch (error) {
         made.dispose();
         throw error;
       }
     },
+    /** Frees the transforms made early that the model did not take (call once it is built, or failed to). */
+    releaseEarly() {
+      disposeEarlyWeights(tf, early.splice(0));
+    },
     dispose() {
+      disposed = true;
+      waiting = null;
+      disposeEarlyWeights(tf, early.splice(0));
       weights?.dispose();
       weights = null;
     },
@@ -214,7 +283,12 @@ async function uploadAndWarm(
 
   const uploadStart = performance.now();
   emit({ type: "phase", phase: "upload", fraction: 0, elapsedMs: 0 });
-  const model = await buildVgg16Model(files, streamed?.take() ?? null);
+  let model: Vgg16Runnable;
+  try {
+    model = await buildVgg16Model(files, streamed?.take() ?? null);
+  } finally {
+    streamed?.releaseEarly();
+  }
   files.weightData.length = 0; // the tensors hold the weights now
   const uploadMs = performance.now() - uploadStart;
   emit({ type: "phase", phase: "upload", fraction: 1, elapsedMs: uploadMs });

@@ -379,6 +379,45 @@ interface ConvWeights {
   readonly rows: boolean;
 }
 
+/** U made while the weights were still arriving (transformWhileLoading), by kernel tensor. */
+const earlyWeights = new WeakMap<
+  tfjs.Tensor,
+  { readonly u: tfjs.Tensor2D[]; readonly tile: WinogradTile; readonly panels: boolean }
+>();
+
+/**
+ * Makes a conv kernel's U as soon as the kernel is there (streaming-weights.ts
+ * reports each weight): VGG16's conv kernels are its first 58 MB, so their
+ * transforms (0.2–0.4 s on a cached reload here) run while the dense
+ * layers' 480 MB are still being read, instead of after. winogradVgg16 takes
+ * U from here when the tile and layout match, else makes it again. Until then
+ * a layer's kernel and U are both held (at most the conv kernels' 58 MB
+ * more, during loading only). A name that is not a Winograd layer's kernel,
+ * or a heap without the kernels, is ignored.
+ */
+export function transformWhileLoading(tf: TF, name: string, kernel: tfjs.Tensor): void {
+  const layer = CONV_BASE_LAYERS.find((l) => l.kind === "conv" && `${l.name}/kernel` === name);
+  if (!layer || layer.kind !== "conv" || kernel.dtype !== "float32" || kernel.rank !== 4) return;
+  const tile = winogradTileFor(layer);
+  const internals = wasmInternals(tf);
+  const kernels = internals ? winogradKernels(internals.memory) : null;
+  if (tile === null || !kernels || earlyWeights.has(kernel)) return;
+  registerWinogradKernels(tf, kernels);
+  // The same choice of layout as winogradVgg16 with its default options.
+  const panels = kernels.gemm !== null && layer.outChannels % GEMM_COLUMNS === 0;
+  earlyWeights.set(kernel, { u: winogradWeights(tf, kernel as tfjs.Tensor4D, tile, { panels }), tile, panels });
+}
+
+/** Frees U made early for kernels that never reached winogradVgg16 (a load that failed). */
+export function disposeEarlyWeights(tf: TF, kernels: readonly tfjs.Tensor[]): void {
+  for (const kernel of kernels) {
+    const early = earlyWeights.get(kernel);
+    if (!early) continue;
+    earlyWeights.delete(kernel);
+    tf.dispose(early.u);
+  }
+}
+
 /**
  * The runner for a loaded VGG16 GraphModel, or null where it cannot run
  * (another backend than WASM, no WASM SIMD, weights not found): the caller
@@ -411,7 +450,13 @@ export async function winogradVgg16(
   const prepared = convs.map((c) => {
     const tile = winogradTileFor(c.layer);
     if (tile === null) return c;
-    const u = winogradWeights(tf, c.kernel, tile, { panels: c.rows });
+    const early = earlyWeights.get(c.kernel);
+    earlyWeights.delete(c.kernel);
+    const u =
+      early && early.tile === tile && early.panels === c.rows
+        ? early.u
+        : winogradWeights(tf, c.kernel, tile, { panels: c.rows });
+    if (early && early.u !== u) tf.dispose(early.u);
     c.kernel.dispose(); // U replaces it (GraphModel.dispose() later skips a disposed tensor)
     return { ...c, u };
   });
