@@ -78,7 +78,8 @@ export interface PageResult {
   readonly load_phases_ms: {
     readonly download: number;
     readonly upload: number;
-    readonly warmup: number;
+    /** null: the WASM runner is ready without a warm-up (the first image does it). */
+    readonly warmup: number | null;
     readonly total: number;
   } | null;
   readonly first_inference_ms: number | null;

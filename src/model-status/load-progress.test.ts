@@ -139,5 +139,10 @@ describe("backend texts", () => {
     expect(describeTimings({ ...model, fromCache: true }, null)).toBe(
       "Loaded in 8.7 s: read from the browser's cache 4100 ms, weight upload 1.2 s, warm-up 3.4 s",
     );
+    // The WASM runner is ready without a warm-up.
+    const runner = { ...model, fromCache: true, timings: { ...model.timings, warmupMs: null } };
+    expect(describeTimings(runner, null)).toBe(
+      "Loaded in 8.7 s: read from the browser's cache 4100 ms, weight upload 1.2 s, warm-up with the first image",
+    );
   });
 });

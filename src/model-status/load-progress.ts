@@ -198,6 +198,10 @@ export function repairNote(progress: LoadProgress): string | null {
   return `Repaired the cache: ${what} (${names.join(", ")}) dropped and downloaded again.`;
 }
 
+/** What the warm-up took, or that the first image does it (the WASM runner: see LoadedModel.timings). */
+const warmUpText = (warmupMs: number | null) =>
+  warmupMs === null ? "warm-up with the first image" : `warm-up ${formatSeconds(warmupMs)}`;
+
 /** "Loaded in 8.7 s: download 4.1 s (135 MB/s), weight upload 1.2 s, warm-up 3.4 s", or from the cache. */
 export function describeTimings(
   model: LoadedModel,
@@ -206,11 +210,11 @@ export function describeTimings(
 ): string {
   const t = model.timings;
   if (fromFiles) {
-    return `Loaded in ${formatSeconds(t.totalMs)}: your files read and converted ${formatSeconds(t.downloadMs)}, weight upload ${formatSeconds(t.uploadMs)}, warm-up ${formatSeconds(t.warmupMs)}`;
+    return `Loaded in ${formatSeconds(t.totalMs)}: your files read and converted ${formatSeconds(t.downloadMs)}, weight upload ${formatSeconds(t.uploadMs)}, ${warmUpText(t.warmupMs)}`;
   }
   const rate = downloadedBytes !== null ? formatMBPerSecond(downloadedBytes, t.downloadMs) : null;
   const download = model.fromCache
     ? `read from the browser's cache ${formatMs(t.downloadMs)}`
     : `download ${formatSeconds(t.downloadMs)}${rate ? ` (${rate})` : ""}`;
-  return `Loaded in ${formatSeconds(t.totalMs)}: ${download}, weight upload ${formatSeconds(t.uploadMs)}, warm-up ${formatSeconds(t.warmupMs)}`;
+  return `Loaded in ${formatSeconds(t.totalMs)}: ${download}, weight upload ${formatSeconds(t.uploadMs)}, ${warmUpText(t.warmupMs)}`;
 }

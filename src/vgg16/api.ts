@@ -131,7 +131,11 @@ export interface LoadedModel {
   readonly timings: {
     readonly downloadMs: number;
     readonly uploadMs: number;
-    readonly warmupMs: number;
+    /**
+     * The warm-up run before the model was ready; null when there was none: the WASM runner is ready without
+     * one, and the first job (or, with none in 100 ms, a warm-up in the background) pays the first-call costs.
+     */
+    readonly warmupMs: number | null;
     readonly totalMs: number;
   };
 }

@@ -105,7 +105,10 @@ export class StreamingWeights {
       // Begun but not complete: it spans shards (a whole shard has arrived, so one inside it would be complete).
       const spansShards = this.weightStart < this.availableBytes && end > this.availableBytes;
       if (this.partial === null && spansShards && this.writableInPlace(spec)) {
-        this.partial = { tensor: (this.options.inPlace as InPlaceTensors).uninitialised(spec.shape), written: 0 };
+        this.partial = {
+          tensor: (this.options.inPlace as InPlaceTensors).uninitialised(spec.shape),
+          written: 0,
+        };
       }
       let tensor: tfjs.Tensor;
       if (this.partial) {

@@ -33,6 +33,7 @@ import { measureCapabilities } from "./capabilities";
 import { type DecodedInput, decodeAllForVgg16, releaseDecodeCanvas } from "./decode-image";
 import { errorMessage, installErrorTransfer, Vgg16Error } from "./errors";
 import { buildVgg16Model, outputName, predictBatch, type Vgg16Runnable, warmUp } from "./graph";
+import { IdleWarmUp } from "./idle-warmup";
 import { isLocalModelUrl, localModelUrl, matchShards, modelFileSet, storeLocalModel } from "./local-files";
 import {
   clearModelCache,
@@ -68,6 +69,17 @@ interface Loaded {
   readonly key: string;
   readonly model: Vgg16Runnable;
   readonly info: LoadedModel;
+  /** The WASM runner's warm-up, unless a classification comes first (null: warmed up before ready). */
+  readonly idleWarmUp: IdleWarmUp | null;
+}
+
+/** With no classification this long after a WASM runner is ready, it warms up in the background (see uploadAndWarm). */
+const IDLE_WARMUP_MS = 100;
+
+/** The current model for a classification: it does the warm-up's work when none has run yet. */
+function currentForJob(): Loaded | null {
+  current?.idleWarmUp?.claim();
+  return current;
 }
 
 let current: Loaded | null = null;
@@ -277,6 +289,7 @@ async function uploadAndWarm(
   const url = files.url;
   // A different model replaces the loaded one: free it before uploading the new weights.
   if (current) {
+    current.idleWarmUp?.cancel();
     current.model.dispose();
     current = null;
   }
@@ -293,27 +306,36 @@ async function uploadAndWarm(
   const uploadMs = performance.now() - uploadStart;
   emit({ type: "phase", phase: "upload", fraction: 1, elapsedMs: uploadMs });
 
-  const warmStart = performance.now();
-  emit({ type: "phase", phase: "warmup", fraction: 0, elapsedMs: 0 });
-  try {
-    await warmUp(model, files.metadata);
-  } catch (error) {
-    model.dispose();
-    if (error instanceof Vgg16Error) throw error;
-    const message = errorMessage(error);
-    if (/op is not supported/i.test(message)) {
-      throw new Vgg16Error("model-invalid", `${url}: ${message}`, { url, cause: error });
+  // The GraphModel (WebGL, WebGPU, CPU) warms up before it is ready: shaders compile and a lost context shows
+  // there. The WASM runner compiles nothing: its first run only pays first-call costs (0.35-0.5 s of warm-up
+  // on a cached reload here, of which a first image pays ~0.1-0.2 s anyway). So it is ready without one; a job
+  // within IDLE_WARMUP_MS does that work (an image dropped while the model loads is classified ~0.3 s sooner),
+  // else a warm-up runs in the background then.
+  const warmBeforeReady = model instanceof tf.GraphModel;
+  let warmupMs: number | null = null;
+  if (warmBeforeReady) {
+    const warmStart = performance.now();
+    emit({ type: "phase", phase: "warmup", fraction: 0, elapsedMs: 0 });
+    try {
+      await warmUp(model, files.metadata);
+    } catch (error) {
+      model.dispose();
+      if (error instanceof Vgg16Error) throw error;
+      const message = errorMessage(error);
+      if (/op is not supported/i.test(message)) {
+        throw new Vgg16Error("model-invalid", `${url}: ${message}`, { url, cause: error });
+      }
+      throw new Vgg16Error("backend-failed", `VGG16 does not run on ${backend.name}: ${message}`, {
+        cause: error,
+      });
     }
-    throw new Vgg16Error("backend-failed", `VGG16 does not run on ${backend.name}: ${message}`, {
-      cause: error,
-    });
+    warmupMs = performance.now() - warmStart;
   }
   if (files.cacheCheck && !(await files.cacheCheck)) {
     model.dispose();
     throw new Error("a cached weights shard does not match its SHA-256");
   }
-  const warmupMs = performance.now() - warmStart;
-  emit({ type: "phase", phase: "warmup", fraction: 1, elapsedMs: warmupMs });
+  if (warmupMs !== null) emit({ type: "phase", phase: "warmup", fraction: 1, elapsedMs: warmupMs });
 
   const info: LoadedModel = {
     metadata: files.metadata,
@@ -328,7 +350,11 @@ async function uploadAndWarm(
       totalMs: performance.now() - started,
     },
   };
-  current = { key, model, info };
+  const idleWarmUp = warmBeforeReady
+    ? null
+    : new IdleWarmUp(() => warmUp(model, files.metadata), IDLE_WARMUP_MS);
+  current = { key, model, info, idleWarmUp };
+  idleWarmUp?.start();
   return info;
 }
 
@@ -516,8 +542,9 @@ async function classify(
   const sink = callbackSink(onResult);
   const { jobId } = options;
   try {
-    if (!current) throw new Vgg16Error("not-loaded", "No model is loaded: call load() first");
-    const { model, info } = current;
+    const loaded = currentForJob();
+    if (!loaded) throw new Vgg16Error("not-loaded", "No model is loaded: call load() first");
+    const { model, info } = loaded;
     if (outputName(info.metadata, "predictions") === null) {
       throw new Vgg16Error(
         "no-predictions",
@@ -574,6 +601,7 @@ async function classify(
 }
 
 const transfer = createTransferApi({
+  // Feature extraction does not count as the warm-up: the lesson's first batch may wait on cached features.
   current: () => (current ? { model: current.model, metadata: current.info.metadata } : null),
   cancelled,
   checkBackend: () => lossWatcher.check(),

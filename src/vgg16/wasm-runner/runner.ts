@@ -397,7 +397,7 @@ const earlyWeights = new WeakMap<
  */
 export function transformWhileLoading(tf: TF, name: string, kernel: tfjs.Tensor): void {
   const layer = CONV_BASE_LAYERS.find((l) => l.kind === "conv" && `${l.name}/kernel` === name);
-  if (!layer || layer.kind !== "conv" || kernel.dtype !== "float32" || kernel.rank !== 4) return;
+  if (layer?.kind !== "conv" || kernel.dtype !== "float32" || kernel.rank !== 4) return;
   const tile = winogradTileFor(layer);
   const internals = wasmInternals(tf);
   const kernels = internals ? winogradKernels(internals.memory) : null;
@@ -405,7 +405,11 @@ export function transformWhileLoading(tf: TF, name: string, kernel: tfjs.Tensor)
   registerWinogradKernels(tf, kernels);
   // The same choice of layout as winogradVgg16 with its default options.
   const panels = kernels.gemm !== null && layer.outChannels % GEMM_COLUMNS === 0;
-  earlyWeights.set(kernel, { u: winogradWeights(tf, kernel as tfjs.Tensor4D, tile, { panels }), tile, panels });
+  earlyWeights.set(kernel, {
+    u: winogradWeights(tf, kernel as tfjs.Tensor4D, tile, { panels }),
+    tile,
+    panels,
+  });
 }
 
 /** Frees U made early for kernels that never reached winogradVgg16 (a load that failed). */
