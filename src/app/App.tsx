@@ -25,6 +25,19 @@ async function startModel(search: string): Promise<void> {
   if (useModelStatus.getState().status.phase !== "found") await store.switchToDefaultModel(defaultUrl);
 }
 
+/**
+ * Starts the worker, the model load and the lesson's saved dataset: called by main.tsx before React's first
+ * render, so that the worker boots and reads the cache while the page renders, not after (idempotent).
+ */
+let appStarted = false;
+export function startApp(search: string): void {
+  if (appStarted) return;
+  appStarted = true;
+  startRuntime(search);
+  void startModel(search);
+  startTransferView();
+}
+
 type View = "classify" | "transfer";
 
 /** The view named by the URL hash: #transfer, else Classify. */
@@ -46,11 +59,7 @@ export function App() {
   const modelReady = useModelStatus((s) => s.loaded.phase === "ready");
   const view = useHashView();
 
-  useEffect(() => {
-    startRuntime(window.location.search);
-    void startModel(window.location.search);
-    startTransferView();
-  }, []);
+  useEffect(() => startApp(window.location.search), []);
 
   const onFiles = useCallback((collected: Collected) => {
     // A dropped .h5 or model.json (with its shards) is a model to load, not images to classify.

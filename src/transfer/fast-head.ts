@@ -34,7 +34,12 @@
  *
  * Either way there is no gradient for the frozen input, and the small rest of
  * the network (relu, dropout, Dense 2, the loss) goes through tf.grads with
- * the very ops the layers use.
+ * the very ops the layers use; except in the sparse step of the lesson's
+ * binary head (one sigmoid unit, binaryCrossentropy, binaryAccuracy), where
+ * that rest, and RMSprop for b1, W2, b2, is plain JavaScript between the two
+ * kernels (binary-tail.ts): the same maths, the same dropout masks, without
+ * ~100 tiny tensor ops per step. b1, W2 and b2 then live in the trainer
+ * during a run, like W1.
  *
  * Differences from model.fit are float32 rounding only: the products' sums
  * run in another order (and, with relaxed SIMD, as fused multiply-adds), and
@@ -49,6 +54,7 @@
 import type * as tfjs from "@tensorflow/tfjs";
 import { HeapHelper } from "../wasm/heap-helper";
 import { type WasmInternals, wasmInternals } from "../wasm/tfjs-heap";
+import { BinaryHeadTail, JsRmsprop } from "./binary-tail";
 import type { HeadConfig, OptimizerName } from "./head";
 import {
   SPARSE_HEAD_JOBS,
@@ -86,6 +92,8 @@ export interface FastHeadPlan {
   activation: "sigmoid" | "softmax";
   loss: LossOrMetric;
   accuracy: LossOrMetric;
+  /** One sigmoid unit, binaryCrossentropy and binaryAccuracy: what the sparse step's JS tail computes. */
+  binary: boolean;
 }
 
 const noExtras = (config: Record<string, unknown>) =>
@@ -128,6 +136,18 @@ export function fastHeadPlan(tf: TF, model: tfjs.LayersModel): FastHeadPlan | nu
   const [kernel, hiddenBias] = hidden.weights;
   const [outputKernel, outputBias] = output.weights;
   if (!kernel || !hiddenBias || !outputKernel || !outputBias) return null;
+  // compile resolves "accuracy" to binaryAccuracy whenever the loss is binaryCrossentropy.
+  const metricList = Array.isArray(model.metrics) ? model.metrics : [model.metrics];
+  const [metric] = metricList;
+  const binaryAccuracy =
+    metricList.length === 1 &&
+    (metric === tf.metrics.binaryAccuracy ||
+      (model.loss === "binaryCrossentropy" && (metric === "accuracy" || metric === "acc")));
+  const binary =
+    activation === "sigmoid" &&
+    outputKernel.read().shape[1] === 1 &&
+    model.loss === "binaryCrossentropy" &&
+    binaryAccuracy;
   return {
     kernel,
     hiddenBias: hiddenBias.read(),
@@ -137,6 +157,7 @@ export function fastHeadPlan(tf: TF, model: tfjs.LayersModel): FastHeadPlan | nu
     activation,
     loss: loss as LossOrMetric,
     accuracy: accuracy as LossOrMetric,
+    binary,
   };
 }
 
@@ -240,13 +261,15 @@ async function genericRule(
 
 /**
  * RMSprop with W1's step done by a WASM kernel in place (same float32
- * operations as TF.js' optimizer) and b1, W2, b2 by a private TF.js RMSprop.
- * W1's mean square lives in the trainer's layout: transposed for the XNNPACK
- * step (updated by `rmspropInPlace` from the gradient), the model's own for
- * the sparse step (whose kernel updates W1 and the mean square itself, from
- * `meanSquare()`). TF.js keeps a "momentum" slot too; with momentum 0 it only
- * ever holds the last update and never changes the next one, so W1's is not
- * tracked here and goes back to model.optimizer as zeros.
+ * operations as TF.js' optimizer) and b1, W2, b2 by a private TF.js RMSprop
+ * (`small` "tfjs") or by the JS tail's `JsRmsprop` (`small` "js", state in
+ * `js`; the tail updates them itself). W1's mean square lives in the
+ * trainer's layout: transposed for the XNNPACK step (updated by
+ * `rmspropInPlace` from the gradient), the model's own for the sparse step
+ * (whose kernel updates W1 and the mean square itself, from `meanSquare()`).
+ * TF.js keeps a "momentum" slot too; with momentum 0 it only ever holds the
+ * last update and never changes the next one, so W1's is not tracked here and
+ * goes back to model.optimizer as zeros.
  */
 interface RmspropRule extends UpdateRule {
   /** W1's mean square (zeros until the first step), in the trainer's layout. */
@@ -254,6 +277,8 @@ interface RmspropRule extends UpdateRule {
   readonly learningRate: number;
   readonly decay: number;
   readonly epsilon: number;
+  /** b1, W2 and b2's state when the JS tail updates them ([b1, W2, b2] order), else null. */
+  readonly js: JsRmsprop | null;
 }
 
 async function wasmRmspropRule(
@@ -264,6 +289,7 @@ async function wasmRmspropRule(
   w1: tfjs.Variable,
   layout: "transposed" | "model",
   kernel: RmspropKernel | null,
+  small: "tfjs" | "js" = "tfjs",
 ): Promise<RmspropRule | null> {
   const internals = wasmInternals(tf);
   if (!internals) return null;
@@ -281,26 +307,70 @@ async function wasmRmspropRule(
   // Fresh tensors either way: the kernels write into them.
   const toTrainer = (t: Tensor) => (layout === "transposed" ? tf.transpose(t) : tf.add(t, 0));
   const kernelName = plan.kernel.read().name;
+  const smallVariables = [plan.hiddenBias, plan.outputKernel, plan.outputBias];
   let meanSquare: Tensor | null = null;
   const [iter, ...slots] = await model.optimizer.getWeights();
-  if (iter && slots.length === 8) {
-    // [rms W1, b1, W2, b2, momentum W1, b1, W2, b2]
-    const first = slots[0] as NamedTensor;
-    meanSquare = toTrainer(first.tensor);
-    await optimizer.setWeights([iter, ...slots.slice(1, 4), ...slots.slice(5, 8)]);
+  // [rms W1, b1, W2, b2, momentum W1, b1, W2, b2]
+  const saved = iter && slots.length === 8 ? slots : null;
+  if (saved) meanSquare = toTrainer((saved[0] as NamedTensor).tensor);
+  let js: JsRmsprop | null = null;
+  // The small variables' slot names: model.optimizer's, else those a private TF.js optimizer gives them.
+  const smallNames = saved
+    ? { rms: saved.slice(1, 4).map((s) => s.name), momentum: saved.slice(5, 8).map((s) => s.name) }
+    : {
+        rms: smallVariables.map((v) => `${v.name}/rms`),
+        momentum: smallVariables.map((v) => `${v.name}/momentum`),
+      };
+  if (small === "js") {
+    const copies = (from: NamedTensor[]) =>
+      Promise.all(from.map(async (s) => new Float32Array(await s.tensor.data())));
+    const zeros = () => smallVariables.map((v) => new Float32Array(v.size));
+    const iterations = iter ? ((await iter.tensor.data())[0] ?? 0) : 0;
+    js = new JsRmsprop(
+      { learningRate: config.learningRate, ...settings },
+      saved ? await copies(saved.slice(1, 4)) : zeros(),
+      saved ? await copies(saved.slice(5, 8)) : zeros(),
+      iterations,
+    );
+  } else if (iter && saved) {
+    await optimizer.setWeights([iter, ...saved.slice(1, 4), ...saved.slice(5, 8)]);
   } else if (iter) {
     await optimizer.setWeights([iter]);
   }
   iter?.tensor.dispose();
-  const small = [plan.hiddenBias, plan.outputKernel, plan.outputBias];
   const ensureMeanSquare = () => {
     meanSquare ??= tf.keep(tf.zerosLike(w1));
     return meanSquare;
+  };
+  /**
+   * b1, W2, b2's state from the private optimizer or from `js`: iterations and [rms b1, W2, b2, momentum b1, W2,
+   * b2] (made only `withSlots`, from `js`), or null slots where there are none.
+   */
+  const smallState = async (
+    withSlots: boolean,
+  ): Promise<{ iterations: number; slots: NamedTensor[] | null }> => {
+    if (js) {
+      if (!withSlots) return { iterations: js.iterations, slots: null };
+      const named = (arrays: readonly Float32Array[], names: string[]) =>
+        arrays.map((values, i) => ({
+          name: names[i] ?? "",
+          tensor: tf.tensor(values.slice(), smallVariables[i]?.shape),
+        }));
+      return {
+        iterations: js.iterations,
+        slots: [...named(js.meanSquares, smallNames.rms), ...named(js.moments, smallNames.momentum)],
+      };
+    }
+    const [myIter, ...mySlots] = await optimizer.getWeights();
+    const iterations = myIter ? ((await myIter.tensor.data())[0] ?? 0) : 0;
+    myIter?.tensor.dispose();
+    return { iterations, slots: mySlots.length === 6 ? mySlots : null };
   };
   return {
     learningRate: config.learningRate,
     decay: settings.decay,
     epsilon: settings.epsilon,
+    js,
     meanSquare: ensureMeanSquare,
     apply(grads) {
       const [gw1, ...rest] = grads;
@@ -317,13 +387,15 @@ async function wasmRmspropRule(
           settings.epsilon,
         );
       }
-      optimizer.applyGradients(small.map((v, i) => ({ name: v.name, tensor: rest[i] as Tensor })));
+      if (js) {
+        if (rest.some((g) => g)) throw new Error("rmsprop: the JS tail updates b1, W2 and b2");
+        return;
+      }
+      optimizer.applyGradients(smallVariables.map((v, i) => ({ name: v.name, tensor: rest[i] as Tensor })));
     },
     async save() {
-      const [myIter, ...mySlots] = await optimizer.getWeights();
-      const iterations = myIter ? ((await myIter.tensor.data())[0] ?? 0) : 0;
-      myIter?.tensor.dispose();
-      if (!meanSquare || mySlots.length !== 6) {
+      const { iterations, slots: smallSlots } = await smallState(meanSquare !== null);
+      if (!meanSquare || !smallSlots) {
         await replaceModelState(model, iterations, [], tf);
         return;
       }
@@ -334,14 +406,16 @@ async function wasmRmspropRule(
         iterations,
         [
           { name: `${kernelName}/rms`, tensor: rms },
-          ...mySlots.slice(0, 3),
+          ...smallSlots.slice(0, 3),
           { name: `${kernelName}/momentum`, tensor: momentum },
-          ...mySlots.slice(3, 6),
+          ...smallSlots.slice(3, 6),
         ],
         tf,
       );
       rms.dispose();
       momentum.dispose();
+      // The JS state's tensors were made for this; the private optimizer's stay its own.
+      if (js) tf.dispose(smallSlots.map((slot) => slot.tensor));
     },
     dispose() {
       meanSquare?.dispose();
@@ -376,13 +450,32 @@ interface SparseStep {
   xt: Tensor;
   masks: Tensor;
   rule: RmspropRule;
+  /** The step's tail in JS (binary head only), or null: TF.js ops. */
+  js: JsTail | null;
+}
+
+/** The sparse step's JS tail (binary-tail.ts) with its buffers in the WASM heap. */
+interface JsTail {
+  /** b1, W2, b2 (the trainer's copies during a run) and the forward and backward pass. */
+  tail: BinaryHeadTail;
+  /** Their RMSprop state (the rule's). */
+  rmsprop: JsRmsprop;
+  /** Scratch [B, H] buffers for x·W1: one per thread, each written by `forward`. */
+  products: Tensor[];
+  /** Scratch [B, H] buffer for ∂loss/∂z1: written by the tail, read by `update`. */
+  dz1: Tensor;
 }
 
 export type HeadUpdater = "wasm-sparse-rmsprop" | "wasm-rmsprop-kernel" | "tf-optimizer";
 
+/** What computes the step between (and after) the sparse kernels: plain JS (binary-tail.ts) or TF.js ops. */
+export type HeadTail = "js" | "tfjs";
+
 export interface FastHeadOptions {
   /** Use the sparse WASM step when it applies (default true); false keeps the XNNPACK step, for tests. */
   sparse?: boolean;
+  /** "tfjs" keeps the sparse step's tail in TF.js ops even where the JS tail applies (default "js"), for tests. */
+  tail?: HeadTail;
 }
 
 /** Trains a recognised head on resident [N, F] features; see the file comment. */
@@ -420,7 +513,10 @@ export class FastHeadTrainer {
     yTrain: tfjs.Tensor2D,
     options: FastHeadOptions = {},
   ): Promise<FastHeadTrainer> {
-    const sparse = options.sparse !== false ? await startSparse(tf, model, plan, config, xTrain) : null;
+    const sparse =
+      options.sparse !== false
+        ? await startSparse(tf, model, plan, config, xTrain, yTrain, options.tail ?? "js")
+        : null;
     if (sparse) {
       const threads = sparse.step.helper ? 2 : 1;
       return new FastHeadTrainer(
@@ -469,10 +565,16 @@ export class FastHeadTrainer {
     return tf.gather(this.xTrain, indices) as tfjs.Tensor2D;
   }
 
+  /** What computes the tail of each step (the part around W1's products and update). */
+  get tail(): HeadTail {
+    return this.sparse?.js ? "js" : "tfjs";
+  }
+
   /** One optimisation step on the given training rows; returns the batch's loss and accuracy. */
   async step(rows: Int32Array, dropoutSeed: number): Promise<StepMetrics> {
     const tf = this.tf;
     const { plan, sparse } = this;
+    if (sparse?.js) return this.stepWithJsTail(sparse, sparse.js, rows, dropoutSeed);
     let probabilities: Tensor | null = null;
     const [loss, acc] = tf.tidy(() => {
       const indices = tf.tensor1d(rows, "int32");
@@ -499,7 +601,7 @@ export class FastHeadTrainer {
       const [dz1, gw2, gb2] = grads as [Tensor, Tensor, Tensor];
       const gb1 = tf.sum(dz1, 0);
       if (sparse) {
-        sparseUpdate(sparse, this.w1, dz1, rows.length);
+        sparseUpdate(sparse, this.w1, sparse.internals.offsetOf(dz1), rows.length);
         this.rule.apply([null, gb1, gw2, gb2]);
       } else {
         const gw1t = tf.matMul(tf.transpose(dz1), xb as tfjs.Tensor2D);
@@ -516,13 +618,58 @@ export class FastHeadTrainer {
     return { loss: lossValue[0] ?? Number.NaN, acc: accValue[0] ?? Number.NaN };
   }
 
-  /** Copies W1 into the model's kernel (b1, W2, b2 are the model's own variables); a no-op when nothing changed. */
+  /**
+   * The sparse step with the JS tail: the kernels write x·W1 into scratch buffers, the tail reads them from
+   * the heap and writes ∂loss/∂z1 back for W1's update, then updates b1, W2, b2 in JS. No tensor is made.
+   */
+  private stepWithJsTail(sparse: SparseStep, js: JsTail, rows: Int32Array, dropoutSeed: number): StepMetrics {
+    const { internals } = sparse;
+    // W1's mean square is allocated at the first step and may grow the heap: before any view of it is taken.
+    sparse.rule.meanSquare();
+    const products = js.products.map((t) => internals.offsetOf(t));
+    const dz1 = internals.offsetOf(js.dz1);
+    sparseProducts(sparse, this.xTrain, this.w1, rows, products);
+    const size = rows.length * js.tail.units;
+    const heap = internals.memory.buffer;
+    const metrics = js.tail.step(
+      products.map((offset) => new Float32Array(heap, offset, size)),
+      rows,
+      dropoutSeed,
+      new Float32Array(heap, dz1, size),
+    );
+    sparseUpdate(sparse, this.w1, dz1, rows.length);
+    js.rmsprop.apply(js.tail.parameters, js.tail.gradients);
+    this.dirty = true;
+    return metrics;
+  }
+
+  /**
+   * Copies W1 into the model's kernel, and with the JS tail b1, W2, b2 into the model's variables (otherwise
+   * they are the model's own); a no-op when nothing changed.
+   */
   writeBack(): void {
     if (!this.dirty) return;
     this.dirty = false;
-    const kernel = this.sparse ? this.tf.clone(this.w1) : this.tf.transpose(this.w1);
+    const tf = this.tf;
+    const kernel = this.sparse ? tf.clone(this.w1) : tf.transpose(this.w1);
     this.plan.kernel.write(kernel);
     kernel.dispose();
+    const js = this.sparse?.js;
+    if (js) {
+      // Fresh tensors, never writes into the variables' data: XNNPACK caches packed copies of matMul operands
+      // (W2 in validation) per tensor, and other tensors may share a variable's data.
+      const { hiddenBias, outputKernel, outputBias } = this.plan;
+      const [b1, w2, b2] = js.tail.parameters;
+      for (const [variable, values] of [
+        [hiddenBias, b1],
+        [outputKernel, w2],
+        [outputBias, b2],
+      ] as const) {
+        const value = tf.tensor(values.slice(), variable.shape);
+        variable.assign(value);
+        value.dispose();
+      }
+    }
   }
 
   /** Moves the optimizer state into model.optimizer; call after writeBack on success or stop. */
@@ -534,8 +681,9 @@ export class FastHeadTrainer {
     this.rule.dispose();
     this.w1.dispose();
     if (this.sparse) {
-      this.sparse.helper?.dispose();
-      this.tf.dispose([this.sparse.rowOffsets, this.sparse.xt, this.sparse.masks]);
+      const { helper, rowOffsets, xt, masks, js } = this.sparse;
+      helper?.dispose();
+      this.tf.dispose([rowOffsets, xt, masks, ...(js ? [...js.products, js.dz1] : [])]);
     }
   }
 }
@@ -543,7 +691,8 @@ export class FastHeadTrainer {
 /**
  * The sparse step's setup, or null where it does not apply: not WASM (with
  * SIMD), not RMSprop, features not in the heap, batches over 32 rows or
- * hidden units not a multiple of 16.
+ * hidden units not a multiple of 16. Its tail is JS for the binary head
+ * unless `tail` is "tfjs".
  */
 async function startSparse(
   tf: TF,
@@ -551,6 +700,8 @@ async function startSparse(
   plan: FastHeadPlan,
   config: HeadConfig,
   xTrain: tfjs.Tensor2D,
+  yTrain: tfjs.Tensor2D,
+  tail: HeadTail,
 ): Promise<{ w1: tfjs.Variable; step: SparseStep } | null> {
   const internals = wasmInternals(tf);
   const [features, hidden] = plan.kernel.read().shape as [number, number];
@@ -564,8 +715,9 @@ async function startSparse(
   let rule: RmspropRule | null = null;
   const scratch: Tensor[] = [];
   let helper: HeapHelper<SparseHeadJob> | null = null;
+  const inJs = tail === "js" && plan.binary;
   try {
-    rule = await wasmRmspropRule(tf, model, plan, config, w1, "model", null);
+    rule = await wasmRmspropRule(tf, model, plan, config, w1, "model", null, inJs ? "js" : "tfjs");
     if (!rule) {
       w1.dispose();
       return null;
@@ -588,7 +740,28 @@ async function startSparse(
             "the training helper thread",
           )
         : null;
-    return { w1, step: { kernels, internals, helper, rowOffsets, xt, masks, rule } };
+    let js: JsTail | null = null;
+    if (inJs && rule.js) {
+      const copy = async (t: Tensor) => new Float32Array(await t.data());
+      const parameters = {
+        hiddenBias: await copy(plan.hiddenBias),
+        outputKernel: await copy(plan.outputKernel),
+        outputBias: await copy(plan.outputBias),
+      };
+      // tf.metrics.binaryCrossentropy clips with tfjs-layers' epsilon(), the backend's.
+      const epsilon = tf.backend().epsilon();
+      const binaryTail = new BinaryHeadTail(
+        parameters,
+        await copy(yTrain),
+        plan.dropoutRate,
+        epsilon,
+        config.batchSize,
+      );
+      const products = [buffer(config.batchSize * hidden)];
+      if (helper) products.push(buffer(config.batchSize * hidden));
+      js = { tail: binaryTail, rmsprop: rule.js, products, dz1: buffer(config.batchSize * hidden) };
+    }
+    return { w1, step: { kernels, internals, helper, rowOffsets, xt, masks, rule, js } };
   } catch (error) {
     helper?.dispose();
     rule?.dispose();
@@ -606,7 +779,36 @@ function sparseForward(
   w1: Tensor,
   rows: Int32Array,
 ): Tensor {
+  const hidden = w1.shape[1] as number;
+  // With a helper, each thread sums half the features into its own z; the halves are added (float32 rounding
+  // only).
+  const z = [tf.zeros([rows.length, hidden])];
+  if (step.helper) z.push(tf.zeros([rows.length, hidden]));
+  sparseProducts(
+    step,
+    xTrain,
+    w1,
+    rows,
+    z.map((t) => step.internals.offsetOf(t)),
+  );
+  const [own, helpers] = z as [Tensor, Tensor?];
+  return helpers ? tf.add(own, helpers) : own;
+}
+
+/**
+ * Gathers the batch (transposed, with zero masks) and computes x·W1 for it into `outputs`: the heap byte
+ * offsets of [B, H] float32 buffers, one per thread (each holds the sum over that thread's half of the
+ * features).
+ */
+function sparseProducts(
+  step: SparseStep,
+  xTrain: tfjs.Tensor2D,
+  w1: Tensor,
+  rows: Int32Array,
+  outputs: readonly number[],
+): void {
   const { kernels, internals, helper } = step;
+  if (outputs.length !== (helper ? 2 : 1)) throw new Error("sparse step: one output per thread");
   const [features, hidden] = w1.shape as [number, number];
   const b = rows.length;
   const rowBytes = features * 4;
@@ -617,10 +819,6 @@ function sparseForward(
   const masks = internals.offsetOf(step.masks);
   kernels.gather(internals.offsetOf(step.rowOffsets), b, features, xt, masks);
   const w = internals.offsetOf(w1);
-  // With a helper, each thread sums half the features into its own z; the halves are added (float32 rounding
-  // only).
-  const z = [tf.zeros([b, hidden])];
-  if (helper) z.push(tf.zeros([b, hidden]));
   inHalves(step, "forward", features, (k0, k1, part) => [
     w,
     hidden,
@@ -629,10 +827,8 @@ function sparseForward(
     b,
     k0,
     k1,
-    internals.offsetOf(z[part] as Tensor),
+    outputs[part] as number,
   ]);
-  const [own, helpers] = z as [Tensor, Tensor?];
-  return helpers ? tf.add(own, helpers) : own;
 }
 
 /**
@@ -660,15 +856,17 @@ function inHalves(
   }
 }
 
-/** W1's gradient x·δ and RMSprop step, row by row in place (see sparse-head-kernels.ts). */
-function sparseUpdate(step: SparseStep, w1: Tensor, dz1: Tensor, b: number): void {
+/**
+ * W1's gradient x·δ and RMSprop step, row by row in place (see sparse-head-kernels.ts); δ is the [B, H]
+ * float32 buffer at heap byte offset `dz`.
+ */
+function sparseUpdate(step: SparseStep, w1: Tensor, dz: number, b: number): void {
   const { internals, rule } = step;
   const [features, hidden] = w1.shape as [number, number];
   const w = internals.offsetOf(w1);
   const meanSquare = internals.offsetOf(rule.meanSquare());
   const xt = internals.offsetOf(step.xt);
   const masks = internals.offsetOf(step.masks);
-  const dz = internals.offsetOf(dz1);
   inHalves(step, "update", features, (k0, k1) => [w, meanSquare, hidden, xt, masks, b, dz, k0, k1], [
     rule.learningRate,
     rule.decay,
