@@ -126,11 +126,15 @@ test("loads cold from the network, then warm from Cache Storage with no request"
   expect(loaded.backend.reason).toMatch(new RegExp(`^WASM, ${expectedThreads} threads?, SIMD: `));
   expect(loaded.backend.reason).toContain("WebGL is software (SwiftShader)");
 
-  // Phases in order, fractions rising to 1 within each. The WASM runner is ready without a warm-up.
+  // Phases in order, fractions rising to 1 within each. The WASM runner is ready without a warm-up: its one
+  // warm-up event says that it is left to the first image.
   expect(loaded.timings.warmupMs).toBeNull();
   const phases = cold.events.flatMap((e) => (e.type === "phase" ? [e] : []));
   const order = phases.map((e) => e.phase).filter((p, i, all) => all[i - 1] !== p);
-  expect(order).toEqual(["download", "upload"]);
+  expect(order).toEqual(["download", "upload", "warmup"]);
+  expect(phases.filter((e) => e.phase === "warmup")).toEqual([
+    { type: "phase", phase: "warmup", fraction: 1, elapsedMs: 0, deferred: true },
+  ]);
   for (const phase of ["download", "upload"] as const) {
     const fractions = phases.filter((e) => e.phase === phase).map((e) => e.fraction);
     expect(fractions.length, phase).toBeGreaterThanOrEqual(2);

@@ -66,6 +66,14 @@ describe("load progress", () => {
     const p = fold([{ type: "phase", phase: "warmup", fraction: 0.4, elapsedMs: 1234 }]);
     expect(progressText(p)).toBe("Warm-up: 40%, 1.2 s");
     expect(progressText(NO_PROGRESS)).toBe("Starting…");
+    // The WASM runner's: left to the first image, and the bar full.
+    const deferred = fold([
+      { type: "phase", phase: "download", fraction: 1, elapsedMs: 2000 },
+      { type: "phase", phase: "upload", fraction: 1, elapsedMs: 50 },
+      { type: "phase", phase: "warmup", fraction: 1, elapsedMs: 0, deferred: true },
+    ]);
+    expect(progressText(deferred)).toBe("Warm-up: with the first image");
+    expect(overallFraction(deferred)).toBeCloseTo(1, 10);
   });
 
   it("counts time locally between the worker's start and end events", () => {

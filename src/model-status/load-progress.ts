@@ -32,6 +32,8 @@ export interface PhaseProgress {
   /** Local clock (ms) when the phase's first event arrived: the worker reports upload and warm-up only at start and end. */
   readonly seenAt: number;
   readonly done: boolean;
+  /** Left to the first image (the warm-up on the WASM runner). */
+  readonly deferred: boolean;
 }
 
 export interface LoadProgress {
@@ -81,6 +83,7 @@ export function applyLoadEvent(progress: LoadProgress, event: LoadEvent, now = 0
     elapsedMs: event.elapsedMs,
     seenAt: previous?.seenAt ?? now,
     done: fraction >= 1,
+    deferred: event.deferred === true,
   };
   return { ...progress, current: event.phase, phases };
 }
@@ -119,6 +122,7 @@ export function describePhase(
 ): string {
   const label = PHASE_LABELS[phase];
   if (!p) return `${label}: waiting`;
+  if (p.deferred) return `${label}: with the first image`;
   const elapsedMs = !p.done && now !== undefined ? Math.max(p.elapsedMs, now - p.seenAt) : p.elapsedMs;
   const parts: string[] = [];
   if (phase === "download" && p.loadedBytes !== null) {

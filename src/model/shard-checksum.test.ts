@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import xxhash from "xxhash-wasm";
 import { mulberry32 } from "../transfer/random";
 import { isShardChecksum, shardChecksum, shardChecksumProblem } from "./shard-checksum";
 
@@ -21,6 +22,12 @@ describe("shard checksum", () => {
     // From xxHash's own sanity checks (seed 0).
     expect(await shardChecksum(new Uint8Array(0))).toBe("xxh64-ef46db3751d8e999");
     expect(await shardChecksum(new TextEncoder().encode("abc"))).toBe("xxh64-44bc2cf5ad770999");
+  });
+
+  it("hashes in 4 MiB slices: a 9 MiB shard has the one-shot XXH64 of its bytes", async () => {
+    const big = shard(9 * 1024 * 1024 + 5);
+    const { h64Raw } = await xxhash();
+    expect(await shardChecksum(big)).toBe(`xxh64-${h64Raw(big).toString(16).padStart(16, "0")}`);
   });
 
   it("is the same for the same bytes, whatever the view", async () => {
@@ -55,7 +62,7 @@ describe("shard checksum", () => {
 
   it("says what is wrong, and accepts only this version's kind", async () => {
     const bytes = shard(100);
-    const sum = await shardChecksum(bytes);
+    const sum = (await shardChecksum(bytes)) as string;
     expect(await shardChecksumProblem(bytes.slice().buffer, sum)).toBeNull();
     const damaged = flipped(bytes, 50, 0);
     expect(await shardChecksumProblem(damaged.buffer, sum)).toBe(

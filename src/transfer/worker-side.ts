@@ -70,6 +70,8 @@ const MAX_BATCH_SIZE = 32;
 export interface TransferDeps {
   /** The loaded conv base, or null. */
   current(): { readonly model: Vgg16Runnable; readonly metadata: Vgg16Metadata } | null;
+  /** Called before the conv base runs: that run does the model's first-call work (worker.ts' idle warm-up). */
+  modelRuns?(): void;
   /** Job ids cancel(jobId) was called for; this side deletes its own ids when a job ends. */
   readonly cancelled: Set<string>;
   /**
@@ -105,6 +107,7 @@ export function createTransferApi(deps: TransferDeps): TransferWorkerApi {
   function base(): { model: Vgg16Runnable; metadata: Vgg16Metadata; featuresName: string } {
     const loaded = deps.current();
     if (!loaded) throw new Vgg16Error("not-loaded", "No model is loaded: call load() first");
+    deps.modelRuns?.();
     const featuresName = outputName(loaded.metadata, "features");
     if (featuresName === null) {
       throw new Vgg16Error("model-invalid", `model ${loaded.metadata.modelId} has no "features" output`);

@@ -61,6 +61,8 @@ export type LoadEvent =
       readonly loadedBytes?: number;
       readonly totalBytes?: number;
       readonly elapsedMs: number;
+      /** The warm-up is left to the first image (the WASM runner: see LoadedModel.timings.warmupMs). */
+      readonly deferred?: boolean;
     }
   | {
       readonly type: "cache";

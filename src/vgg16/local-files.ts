@@ -109,7 +109,7 @@ export async function storeLocalModel(
     for (const [i, key] of keys.entries()) {
       const body = shards[i];
       if (!body) throw new Error(`shard ${i + 1} of ${keys.length} is missing`);
-      await cache.put(key, await shardResponse(body));
+      await cache.put(key, await shardResponse(body, null));
     }
     await cache.put(url, new Response(modelJsonText, { headers: { "Content-Type": "application/json" } }));
     return null;

@@ -10,6 +10,7 @@ import {
   MODEL_CACHE_NAME,
   manifestTotalBytes,
   parseModelJson,
+  SHARD_SHA256_HEADER,
   STANDARD_SHARD_BYTES,
   shardCacheKey,
   shardUrls,
@@ -437,8 +438,10 @@ describe("shard checks", () => {
     expect(cold.digests).toBe(3); // downloaded shards are checked against model.json
     for (const i of [1, 2, 3]) {
       const key = shardCacheKey(shardUrl(i), "model-D");
-      const stored = cacheOf(storage).headers.get(key)?.get(SHARD_CHECKSUM_HEADER);
-      expect(stored).toBe(await shardChecksum(cacheOf(storage).entries.get(key) as ArrayBuffer));
+      const headers = cacheOf(storage).headers.get(key);
+      const body = cacheOf(storage).entries.get(key) as ArrayBuffer;
+      expect(headers?.get(SHARD_CHECKSUM_HEADER)).toBe(await shardChecksum(body));
+      expect(headers?.get(SHARD_SHA256_HEADER)).toBe(await sha256Hex(body));
     }
     for (const verifyCacheLater of [false, true]) {
       server.requests.length = 0;
@@ -480,9 +483,30 @@ describe("shard checks", () => {
       const warm = await countingDigests(() => load(server, storage));
       expect(server.requests).toEqual([]);
       expect(warm.result.files.fromCache).toBe(true);
-      expect(warm.digests).toBe(earlier ? 1 : 0); // shard 3 still has no checksum
+      // Shard 3, intact, was stored again with its checksum when its SHA-256 matched.
+      expect(warm.digests).toBe(0);
     },
   );
+
+  it("checks by SHA-256, and repairs, a shard cached for an earlier model.json of the same modelId", async () => {
+    const server = new FakeServer();
+    await serveDigested(server);
+    const storage = new FakeCacheStorage();
+    await load(server, storage);
+    // The server now has other bytes for shard 2 (same size), and a model.json with their digest: the cached
+    // shard 2 still matches its own checksum, but not this model.json.
+    const changed = (server.files.get(shardUrl(2)) as Uint8Array).slice();
+    changed[5] = (changed[5] ?? 0) ^ 0x10;
+    server.files.set(shardUrl(2), changed);
+    const json = JSON.parse(server.files.get(URL_JSON) as string);
+    json.userDefinedMetadata.vgg16.shards[1].sha256 = await sha256Hex(changed.slice().buffer);
+    server.files.set(URL_JSON, JSON.stringify(json));
+    await cacheOf(storage).delete(URL_JSON);
+    server.requests.length = 0;
+    const next = await load(server, storage);
+    expect(server.requests).toEqual([URL_JSON, shardUrl(2)]);
+    expect(joined(next.files.weightData).slice(32, 64)).toEqual(changed);
+  });
 
   it("falls back to SHA-256 for a checksum of another kind (a later version's)", async () => {
     const server = new FakeServer();
@@ -535,7 +559,13 @@ describe("shard checks", () => {
       spy.mockRestore();
     }
 
+    // Stored again with checksums once their SHA-256 matched: no digest on the next load.
+    const upgraded = await countingDigests(() => load(server, storage, true));
+    expect(upgraded.digests).toBe(0);
+    expect(upgraded.result.files.cacheCheck).toBeNull();
+
     // Same size, one bit changed: used now, caught by the check; a truncated one is still caught at once.
+    asStoredByEarlierVersion(storage);
     damageCachedShards(storage, bytes);
     server.requests.length = 0;
     const later = await load(server, storage, true);

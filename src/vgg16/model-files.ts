@@ -146,16 +146,25 @@ export async function shardProblem(buffer: ArrayBuffer, expected: ShardExpectati
   return null;
 }
 
+/** The Cache Storage header with the SHA-256 model.json gave for a shard when it was stored. */
+export const SHARD_SHA256_HEADER = "X-VGG16-SHA256";
+
 /**
- * What is wrong with a shard read back from the cache, given the checksum stored with it (shard-checksum.ts),
- * or null: its size, then its checksum. The SHA-256 was checked before it was stored.
+ * What is wrong with a shard read back from the cache, given the headers stored with it, or null: its size,
+ * then its checksum. The SHA-256 was checked before it was stored: the entry must carry the SHA-256 the current
+ * model.json gives (bytes cached for an earlier model.json of the same modelId are not these).
+ * undefined: the entry cannot be checked this way (cached by an earlier version, another kind of checksum, no
+ * hasher here): check its SHA-256.
  */
 export async function cachedShardProblem(
   buffer: ArrayBuffer,
   expected: ShardExpectation,
-  storedChecksum: string,
-): Promise<string | null> {
-  return sizeProblem(buffer, expected) ?? (await shardChecksumProblem(buffer, storedChecksum));
+  headers: Headers,
+): Promise<string | null | undefined> {
+  const stored = headers.get(SHARD_CHECKSUM_HEADER);
+  if (!isShardChecksum(stored)) return undefined;
+  if (expected.sha256 !== null && headers.get(SHARD_SHA256_HEADER) !== expected.sha256) return undefined;
+  return sizeProblem(buffer, expected) ?? (await shardChecksumProblem(buffer, stored));
 }
 
 function sizeProblem(buffer: ArrayBuffer, expected: ShardExpectation): string | null {
@@ -164,14 +173,16 @@ function sizeProblem(buffer: ArrayBuffer, expected: ShardExpectation): string | 
     : null;
 }
 
-/** A shard as stored in Cache Storage: its bytes, with their checksum in a header (checked when read back). */
-export async function shardResponse(buffer: ArrayBuffer): Promise<Response> {
-  return new Response(buffer, {
-    headers: {
-      "Content-Type": "application/octet-stream",
-      [SHARD_CHECKSUM_HEADER]: await shardChecksum(buffer),
-    },
-  });
+/**
+ * A shard as stored in Cache Storage, once its bytes were checked: with their checksum and the SHA-256 that
+ * model.json gave (when known) in headers, which cachedShardProblem reads back.
+ */
+export async function shardResponse(buffer: ArrayBuffer, sha256: string | null): Promise<Response> {
+  const headers: Record<string, string> = { "Content-Type": "application/octet-stream" };
+  const checksum = await shardChecksum(buffer);
+  if (checksum !== null) headers[SHARD_CHECKSUM_HEADER] = checksum;
+  if (sha256 !== null) headers[SHARD_SHA256_HEADER] = sha256;
+  return new Response(buffer, { headers });
 }
 
 /** The file name at the end of a URL ("group1-shard3of132.bin"). */
@@ -414,10 +425,22 @@ export async function fetchModelFiles(modelUrl: string, options: FetchModelOptio
   // at the first mismatch. In one comparison in Chromium on 2 vCPUs (two reloads each, a noisy machine),
   // this beat starting the check after all reads, which then competed with the warm-up's two threads.
   let cacheCheck: Promise<boolean> | null = null;
-  const checkLater = (buffer: ArrayBuffer, want: ShardExpectation) => {
-    cacheCheck = (cacheCheck ?? Promise.resolve(true)).then(
-      async (ok) => ok && (await shardProblem(buffer, want).catch(() => "could not be hashed")) === null,
-    );
+  // A shard cached by an earlier version whose SHA-256 matched is stored again with its checksum, so that later
+  // reloads skip the SHA-256 (once; a failure to store leaves it as it was).
+  const upgrade = (key: string, buffer: ArrayBuffer, want: ShardExpectation): Promise<unknown> =>
+    cache
+      ? shardResponse(buffer, want.sha256)
+          .then((r) => cache.put(key, r))
+          .catch(() => undefined)
+      : Promise.resolve();
+  const checkLater = (key: string, buffer: ArrayBuffer, want: ShardExpectation) => {
+    cacheCheck = (cacheCheck ?? Promise.resolve(true)).then(async (ok) => {
+      if (!ok) return false;
+      const problem = await shardProblem(buffer, want).catch(() => "could not be hashed");
+      if (problem !== null) return false;
+      await upgrade(key, buffer, want);
+      return true;
+    });
   };
   const progress = (force: boolean) => {
     const t = now();
@@ -441,28 +464,30 @@ export async function fetchModelFiles(modelUrl: string, options: FetchModelOptio
     let buffer: ArrayBuffer | null = null;
     if (cache) {
       const hit = await cache.match(key).catch(() => undefined);
-      const stored = hit?.headers.get(SHARD_CHECKSUM_HEADER) ?? null;
       if (hit) buffer = await hit.arrayBuffer().catch(() => null);
-      if (buffer !== null && isShardChecksum(stored)) {
-        // Stored by this version: checked against its bytes when stored, so its checksum settles it.
-        if ((await cachedShardProblem(buffer, want, stored)) !== null) {
-          buffer = null;
-          repaired.push(index);
-          await cache.delete(key).catch(() => false);
-        }
+      // Stored by this version for this model.json: checked when stored, so its checksum settles it.
+      const byChecksum =
+        hit && buffer !== null ? await cachedShardProblem(buffer, want, hit.headers) : undefined;
+      if (buffer === null || byChecksum === null) {
+        // nothing cached, or intact
+      } else if (byChecksum !== undefined) {
+        buffer = null;
+        repaired.push(index);
+        await cache.delete(key).catch(() => false);
       } else if (
         // Digests always carry the size: a shard of the right size may wait for its SHA-256.
-        buffer !== null &&
         options.verifyCacheLater &&
         want.sha256 !== null &&
         buffer.byteLength === want.bytes
       ) {
-        checkLater(buffer, want);
-      } else if (buffer !== null && (await shardProblem(buffer, want)) !== null) {
+        checkLater(key, buffer, want);
+      } else if ((await shardProblem(buffer, want)) !== null) {
         // A damaged entry (truncated, altered) is dropped and downloaded again: the cache heals itself.
         buffer = null;
         repaired.push(index);
         await cache.delete(key).catch(() => false);
+      } else if (want.sha256 !== null) {
+        await upgrade(key, buffer, want);
       }
     }
     if (buffer === null) {
@@ -494,7 +519,7 @@ export async function fetchModelFiles(modelUrl: string, options: FetchModelOptio
           { url: shardUrl },
         );
       }
-      await store(key, await shardResponse(buffer));
+      if (caching) await store(key, await shardResponse(buffer, want.sha256));
     }
     buffers[index] = buffer;
     onShard?.(index, buffer);

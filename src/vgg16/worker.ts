@@ -335,7 +335,11 @@ async function uploadAndWarm(
     model.dispose();
     throw new Error("a cached weights shard does not match its SHA-256");
   }
-  if (warmupMs !== null) emit({ type: "phase", phase: "warmup", fraction: 1, elapsedMs: warmupMs });
+  emit(
+    warmupMs === null
+      ? { type: "phase", phase: "warmup", fraction: 1, elapsedMs: 0, deferred: true }
+      : { type: "phase", phase: "warmup", fraction: 1, elapsedMs: warmupMs },
+  );
 
   const info: LoadedModel = {
     metadata: files.metadata,
@@ -601,8 +605,8 @@ async function classify(
 }
 
 const transfer = createTransferApi({
-  // Feature extraction does not count as the warm-up: the lesson's first batch may wait on cached features.
   current: () => (current ? { model: current.model, metadata: current.info.metadata } : null),
+  modelRuns: () => current?.idleWarmUp?.claim(),
   cancelled,
   checkBackend: () => lossWatcher.check(),
 });

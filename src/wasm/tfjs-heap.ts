@@ -57,21 +57,24 @@ export function wasmInternals(tf: TF): WasmInternals | null {
   const backend = tf.backend() as unknown as WasmBackendLike;
   const module = backend.wasm;
   const memory = module?.wasmMemory ?? module?.asm?.memory;
-  if (!module || !backend.dataIdMap || !(memory instanceof WebAssembly.Memory)) return null;
+  // makeOutput: every kernel here allocates its outputs (and uninitialised its tensors) with it.
+  if (!module || !backend.dataIdMap || !backend.makeOutput || !(memory instanceof WebAssembly.Memory))
+    return null;
   const offsetOf = (t: tfjs.Tensor) => {
     if (t.dtype !== "float32") throw new Error("tensor has no float32 data in the WASM heap");
     return heapOffset(backend, t);
   };
   return {
     offsetOf,
-    heapF32: () => new Float32Array(module.HEAPU8.buffer),
+    // memory.buffer, not HEAPU8's: the latter is re-made only when Emscripten notices a growth.
+    heapF32: () => new Float32Array(memory.buffer),
     memory,
     threads: () => module._get_threads_count?.() ?? 1,
     uninitialised(shape) {
-      if (!backend.makeOutput) throw new Error("this TF.js WASM build cannot allocate tensors in place");
+      const makeOutput = backend.makeOutput as NonNullable<WasmBackendLike["makeOutput"]>;
       // What tf.tensor does (backend.write, then a tracked Tensor), minus the copy of the values.
-      return tf.engine().makeTensorFromTensorInfo(backend.makeOutput(shape, "float32"), tf.backend());
+      return tf.engine().makeTensorFromTensorInfo(makeOutput.call(backend, shape, "float32"), tf.backend());
     },
-    bytesOf: (t) => new Uint8Array(module.HEAPU8.buffer, offsetOf(t), t.size * 4),
+    bytesOf: (t) => new Uint8Array(memory.buffer, offsetOf(t), t.size * 4),
   };
 }

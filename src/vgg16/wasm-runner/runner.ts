@@ -470,7 +470,13 @@ export async function winogradVgg16(
     const bias = weight(`${layer.name}/bias`);
     return kernel && bias ? [{ layer, kernel: kernel as tfjs.Tensor2D, bias: bias as tfjs.Tensor1D }] : [];
   });
-  const rows = prepared.some((c) => c.rows) ? await rowsContext(tf, internals, kernels, prepared) : null;
+  let rows: Awaited<ReturnType<typeof rowsContext>> | null = null;
+  try {
+    rows = prepared.some((c) => c.rows) ? await rowsContext(tf, internals, kernels, prepared) : null;
+  } catch (error) {
+    for (const c of prepared) if (c.u) tf.dispose(c.u); // the kernels they replaced are gone already
+    throw error;
+  }
 
   /** The conv base on a few images; every intermediate is freed as soon as the next layer has read it. */
   const convBase = (x: tfjs.Tensor4D): tfjs.Tensor4D => {
