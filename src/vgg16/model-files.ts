@@ -88,7 +88,7 @@ export interface FetchModelOptions {
   readonly checkArchitecture?: boolean;
   /** Check cached shards' SHA-256 in the background: see ModelFiles.cacheCheck. */
   readonly verifyCacheLater?: boolean;
-  /** Stops reading: no shard is requested after it fires, and the call rejects with its reason. */
+  /** Stops reading: no shard is requested after it fires, and the call rejects with its reason (unless every shard was already requested). */
   readonly signal?: AbortSignal;
   /**
    * Called once the manifest is known; the function it returns gets each

@@ -277,7 +277,10 @@ const localAwareFetch: typeof fetch = (input, init) => {
   return self.fetch(input, init);
 };
 
-/** The shared tail of every load: weights to tensors ("upload"), one warm-up run; becomes the current model. */
+/**
+ * The shared tail of every load: weights to tensors ("upload"), a warm-up run (the GraphModel; the WASM runner
+ * leaves it to its first job); becomes the current model.
+ */
 async function uploadAndWarm(
   files: ModelFiles,
   backend: BackendInfo,
@@ -374,7 +377,7 @@ function exactBuffer(bytes: Uint8Array): ArrayBuffer {
   return bytes.slice().buffer as ArrayBuffer;
 }
 
-/** Reads the files (converting a .h5), keeps them in Cache Storage under a local URL, then uploads and warms up. */
+/** Reads the files (converting a .h5), keeps them in Cache Storage under a local URL, then uploadAndWarm. */
 async function loadModelFiles(
   files: readonly File[],
   options: LoadFilesOptions,
