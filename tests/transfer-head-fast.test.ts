@@ -453,17 +453,20 @@ describe("the sparse step's JS tail (binary-tail.ts)", () => {
       expect(clipped.length).toBeGreaterThanOrEqual(2);
       expect(Array.from(expected.p).some((p, i) => Math.abs(p - (labels[i] as number)) > 0.9999)).toBe(true);
 
-      const tail = new BinaryHeadTail(
-        {
-          hiddenBias: hiddenBias.slice(),
-          outputKernel: outputKernel.slice(),
-          outputBias: outputBias.slice(),
-        },
-        labels,
-        rate,
-        epsilon,
-        b,
-      );
+      // Each tail gets its own copies of the parameters (a step does not change them, RMSprop would).
+      const freshTail = () =>
+        new BinaryHeadTail(
+          {
+            hiddenBias: hiddenBias.slice(),
+            outputKernel: outputKernel.slice(),
+            outputBias: outputBias.slice(),
+          },
+          labels,
+          rate,
+          epsilon,
+          b,
+        );
+      const tail = freshTail();
       const dz1 = new Float32Array(b * h);
       const rows = Int32Array.from({ length: b }, (_, i) => i);
       const metrics = tail.step([product.slice()], rows, seed, dz1);
@@ -477,17 +480,7 @@ describe("the sparse step's JS tail (binary-tail.ts)", () => {
       // Two partial products (one per thread) give the same as their sum.
       const halves = [product.map((v) => v * 0.25), product.map((v) => v * 0.75)];
       const fromHalves = new Float32Array(b * h);
-      const split = new BinaryHeadTail(
-        {
-          hiddenBias: hiddenBias.slice(),
-          outputKernel: outputKernel.slice(),
-          outputBias: outputBias.slice(),
-        },
-        labels,
-        rate,
-        epsilon,
-        b,
-      );
+      const split = freshTail();
       split.step(halves, rows, seed, fromHalves);
       expect(relativeError(fromHalves, dz1)).toBeLessThan(1e-6);
       tf.dispose(Object.values(tensors));
