@@ -458,8 +458,6 @@ interface SparseStep {
 interface JsTail {
   /** b1, W2, b2 (the trainer's copies during a run) and the forward and backward pass. */
   tail: BinaryHeadTail;
-  /** Their RMSprop state (the rule's). */
-  rmsprop: JsRmsprop;
   /** Scratch [B, H] buffers for x·W1: one per thread, each written by `forward`. */
   products: Tensor[];
   /** Scratch [B, H] buffer for ∂loss/∂z1: written by the tail, read by `update`. */
@@ -638,7 +636,8 @@ export class FastHeadTrainer {
       new Float32Array(heap, dz1, size),
     );
     sparseUpdate(sparse, this.w1, dz1, rows.length);
-    js.rmsprop.apply(js.tail.parameters, js.tail.gradients);
+    // b1, W2, b2's RMSprop state is the rule's (it moves into model.optimizer from there).
+    (sparse.rule.js as JsRmsprop).apply(js.tail.parameters, js.tail.gradients);
     this.dirty = true;
     return metrics;
   }
@@ -759,7 +758,7 @@ async function startSparse(
       );
       const products = [buffer(config.batchSize * hidden)];
       if (helper) products.push(buffer(config.batchSize * hidden));
-      js = { tail: binaryTail, rmsprop: rule.js, products, dz1: buffer(config.batchSize * hidden) };
+      js = { tail: binaryTail, products, dz1: buffer(config.batchSize * hidden) };
     }
     return { w1, step: { kernels, internals, helper, rowOffsets, xt, masks, rule, js } };
   } catch (error) {

@@ -36,6 +36,7 @@ export interface StreamingWeightsOptions {
 /** A weight being written into its tensor as shards arrive: `written` of its bytes so far. */
 interface PartialWeight {
   readonly tensor: tfjs.Tensor;
+  readonly inPlace: InPlaceTensors;
   written: number;
 }
 
@@ -104,12 +105,8 @@ export class StreamingWeights {
       const end = this.weightStart + weightBytes(spec);
       // Begun but not complete: it spans shards (a whole shard has arrived, so one inside it would be complete).
       const spansShards = this.weightStart < this.availableBytes && end > this.availableBytes;
-      if (this.partial === null && spansShards && this.writableInPlace(spec)) {
-        this.partial = {
-          tensor: (this.options.inPlace as InPlaceTensors).uninitialised(spec.shape),
-          written: 0,
-        };
-      }
+      const inPlace = this.partial === null && spansShards ? this.inPlaceFor(spec) : null;
+      if (inPlace) this.partial = { tensor: inPlace.uninitialised(spec.shape), inPlace, written: 0 };
       let tensor: tfjs.Tensor;
       if (this.partial) {
         const upTo = Math.min(end, this.availableBytes);
@@ -128,25 +125,16 @@ export class StreamingWeights {
     }
   }
 
-  private writableInPlace(spec: tfjs.io.WeightsManifestEntry): boolean {
-    return this.options.inPlace != null && spec.dtype === "float32" && !spec.quantization;
+  /** Where this weight can be written in place: float32 as stored, given a heap to write it into. */
+  private inPlaceFor(spec: tfjs.io.WeightsManifestEntry): InPlaceTensors | null {
+    return spec.dtype === "float32" && !spec.quantization ? (this.options.inPlace ?? null) : null;
   }
 
   /** Copies the partial weight's bytes that have arrived, up to joined byte `upTo`, into its tensor. */
   private writeInPlace(partial: PartialWeight, upTo: number): void {
     const from = this.weightStart + partial.written;
     if (upTo <= from) return;
-    const target = (this.options.inPlace as InPlaceTensors).bytesOf(partial.tensor);
-    let { index, offset } = this.locate(from);
-    let at = from;
-    while (at < upTo) {
-      const shard = this.shards[index] as ArrayBuffer;
-      const take = Math.min(shard.byteLength - offset, upTo - at);
-      target.set(new Uint8Array(shard, offset, take), at - this.weightStart);
-      at += take;
-      index++;
-      offset = 0;
-    }
+    this.copyInto(partial.inPlace.bytesOf(partial.tensor), from - this.weightStart, from, upTo);
     partial.written = upTo - this.weightStart;
   }
 
@@ -174,16 +162,18 @@ export class StreamingWeights {
   /** Joined bytes [start, end) as one new buffer. */
   private copy(start: number, end: number): ArrayBuffer {
     const out = new Uint8Array(end - start);
-    let { index, offset } = this.locate(start);
-    let written = 0;
-    while (written < out.length) {
-      const shard = this.shards[index] as ArrayBuffer;
-      const take = Math.min(shard.byteLength - offset, out.length - written);
-      out.set(new Uint8Array(shard, offset, take), written);
-      written += take;
-      index++;
-      offset = 0;
-    }
+    this.copyInto(out, 0, start, end);
     return out.buffer;
+  }
+
+  /** Copies joined bytes [start, end), across shard ends, into `target` from byte `at`. */
+  private copyInto(target: Uint8Array, at: number, start: number, end: number): void {
+    let { index, offset } = this.locate(start);
+    for (let from = start; from < end; index++, offset = 0) {
+      const shard = this.shards[index] as ArrayBuffer;
+      const take = Math.min(shard.byteLength - offset, end - from);
+      target.set(new Uint8Array(shard, offset, take), at + (from - start));
+      from += take;
+    }
   }
 }
