@@ -13,7 +13,8 @@
  * - throws an uncaught error (a real worker crash) when the page says "crash"
  *   on the BroadcastChannel FAULT_CHANNEL;
  * - optionally makes every storage write fail as a full disk does
- *   (QuotaExceededError from IndexedDB put/add and Cache Storage put/add):
+ *   (QuotaExceededError from IndexedDB put/add, Cache Storage put/add and
+ *   OPFS sync access handles' write):
  *   Chromium's own quota override (CDP Storage.overrideQuotaForOrigin) was
  *   not enforced reliably for small IndexedDB writes, even at 1 byte.
  * What the snippet did is told back on the same channel; recordFaults() keeps
@@ -28,7 +29,7 @@ export interface FaultOptions {
   readonly loseWebglAtDraw?: number;
   /** Destroy every WebGPU device right after it made this compute pipeline (1 = the first). */
   readonly loseWebgpuAtPipeline?: number;
-  /** Every IndexedDB and Cache Storage write fails with QuotaExceededError. */
+  /** Every IndexedDB, Cache Storage and OPFS write fails with QuotaExceededError. */
   readonly storageFull?: boolean;
 }
 
@@ -50,6 +51,13 @@ export function failStorageWrites(scope: unknown): void {
   const cache = g.Cache;
   if (cache) {
     for (const name of ["put", "add", "addAll"]) cache.prototype[name] = () => Promise.reject(quotaError());
+  }
+  // The worker keeps weight shards in OPFS files (src/vgg16/opfs-cache.ts).
+  const accessHandle = g.FileSystemSyncAccessHandle;
+  if (accessHandle) {
+    accessHandle.prototype.write = () => {
+      throw quotaError();
+    };
   }
 }
 

@@ -145,18 +145,30 @@ test("broken model files: alert naming the file or layer, Retry loads, a damaged
   expect(final.names).toContain(altered);
   expect(new Set(final.names).size).toBe(final.names.length);
 
-  // 6. Damage two cached shards (one truncated, one with a byte changed), as a disk or another tab might.
+  // 6. Damage two cached shards (one truncated, one with a byte changed), as a disk or another tab might. The
+  // worker keeps shards in OPFS, a file each: preamble, JSON header with the URL, body (src/vgg16/opfs-cache.ts).
   const damaged = [shardName(5, count), shardName(6, count)];
   const keys = await page.evaluate(async (names) => {
-    const cache = await caches.open("vgg16-models-v1");
+    const root = await navigator.storage.getDirectory();
+    const folder = await root.getDirectoryHandle("vgg16-models-v1");
     const found: string[] = [];
-    for (const request of await cache.keys()) {
-      if (!names.some((n) => new URL(request.url).pathname.endsWith(`/${n}`))) continue;
-      const bytes = new Uint8Array(await ((await cache.match(request)) as Response).arrayBuffer());
-      const bad = request.url.includes(names[0] as string) ? bytes.slice(0, 1000) : bytes.slice();
-      if (bad.length === bytes.length) bad[7] = (bad[7] ?? 0) ^ 1;
-      await cache.put(request, new Response(bad));
-      found.push(request.url);
+    const entries = (folder as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }).entries();
+    for await (const [, handle] of entries) {
+      if (handle.kind !== "file") continue;
+      const file = handle as FileSystemFileHandle;
+      const bytes = new Uint8Array(await (await file.getFile()).arrayBuffer());
+      const headerBytes = new DataView(bytes.buffer).getUint32(4, true);
+      const { url } = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerBytes))) as {
+        url: string;
+      };
+      if (!names.some((n) => new URL(url).pathname.endsWith(`/${n}`))) continue;
+      const bodyStart = 8 + headerBytes;
+      const bad = url.includes(names[0] as string) ? bytes.slice(0, bodyStart + 1000) : bytes.slice();
+      if (bad.length === bytes.length) bad[bodyStart + 7] = (bad[bodyStart + 7] ?? 0) ^ 1;
+      const writable = await file.createWritable();
+      await writable.write(bad);
+      await writable.close();
+      found.push(url);
     }
     return found;
   }, damaged);
@@ -171,8 +183,7 @@ test("broken model files: alert naming the file or layer, Retry loads, a damaged
   await expect(model).toContainText(
     `Repaired the cache: 2 damaged shards (${damaged.join(", ")}) dropped and downloaded again.`,
   );
-  // The truncated shard was caught by its size; the altered one by the background SHA-256 check after the
-  // first upload, so the load ran again, checking every cached shard before use (the times shown).
+  // The truncated shard was caught by its size, the altered one by the checksum stored with it, both before use.
   console.log(`[model faults] healing reload: ${await timings()}`);
   await expect(alert).toHaveCount(0);
 });

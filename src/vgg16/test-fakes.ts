@@ -143,3 +143,83 @@ export class MessagePortWorker extends EventTarget implements WorkerLike {
     this.inner.close();
   }
 }
+
+/** An in-memory OPFS folder (what opfs-cache.ts uses of FileSystemDirectoryHandle), for Node tests. */
+export class FakeFolder {
+  readonly files = new Map<string, Uint8Array>();
+  readonly folders = new Map<string, FakeFolder>();
+  /** Files with an open sync access handle (a second one throws, as in browsers). */
+  private readonly locked = new Set<string>();
+  /** Writes fail with QuotaExceededError once the folder holds this many bytes (all files). */
+  constructor(private readonly quotaBytes = Number.POSITIVE_INFINITY) {}
+
+  private usedBytes(): number {
+    return [...this.files.values()].reduce((sum, bytes) => sum + bytes.length, 0);
+  }
+
+  async getDirectoryHandle(name: string, options: { create?: boolean } = {}): Promise<FakeFolder> {
+    let folder = this.folders.get(name);
+    if (!folder) {
+      if (!options.create) throw new DOMException(`${name} not found`, "NotFoundError");
+      folder = new FakeFolder(this.quotaBytes);
+      this.folders.set(name, folder);
+    }
+    return folder;
+  }
+
+  async getFileHandle(name: string, options: { create?: boolean } = {}) {
+    if (!this.files.has(name)) {
+      if (!options.create) throw new DOMException(`${name} not found`, "NotFoundError");
+      this.files.set(name, new Uint8Array(0));
+    }
+    return {
+      createSyncAccessHandle: async () => {
+        if (this.locked.has(name)) throw new DOMException(`${name} is open`, "NoModificationAllowedError");
+        this.locked.add(name);
+        const folder = this;
+        const bytes = () => folder.files.get(name) ?? new Uint8Array(0);
+        return {
+          getSize: () => bytes().length,
+          read(view: Uint8Array, { at }: { at: number }) {
+            const part = bytes().subarray(at, at + view.length);
+            view.set(part);
+            return part.length;
+          },
+          write(view: Uint8Array, { at }: { at: number }) {
+            const old = bytes();
+            const size = Math.max(old.length, at + view.length);
+            if (folder.usedBytes() - old.length + size > folder.quotaBytes) {
+              throw new DOMException("The quota has been exceeded.", "QuotaExceededError");
+            }
+            const next = new Uint8Array(size);
+            next.set(old);
+            next.set(view, at);
+            folder.files.set(name, next);
+            return view.length;
+          },
+          truncate(size: number) {
+            folder.files.set(name, bytes().slice(0, size));
+          },
+          flush() {},
+          close() {
+            folder.locked.delete(name);
+          },
+        };
+      },
+    };
+  }
+
+  async removeEntry(name: string, options: { recursive?: boolean } = {}): Promise<void> {
+    if (this.files.delete(name)) return;
+    const folder = this.folders.get(name);
+    if (!folder) throw new DOMException(`${name} not found`, "NotFoundError");
+    if (!options.recursive && (folder.files.size > 0 || folder.folders.size > 0)) {
+      throw new DOMException(`${name} is not empty`, "InvalidModificationError");
+    }
+    this.folders.delete(name);
+  }
+
+  async *keys(): AsyncIterable<string> {
+    yield* [...this.files.keys(), ...this.folders.keys()];
+  }
+}

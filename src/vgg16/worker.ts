@@ -42,6 +42,7 @@ import {
   manifestTotalBytes,
   parseModelJson,
 } from "./model-files";
+import { opfsAvailable, opfsCacheStorage, opfsRoot } from "./opfs-cache";
 import { StreamingWeights } from "./streaming-weights";
 import { disposeEarlyWeights, transformWhileLoading } from "./wasm-runner/runner";
 
@@ -100,6 +101,18 @@ function cacheStorage(): CacheStorage | null {
   }
 }
 
+let modelStorageOnce: Promise<CacheStorage | null> | null = null;
+/** Where models are kept: Cache Storage, with the shards in OPFS where this worker can read files there (opfs-cache.ts). */
+function modelStorage(): Promise<CacheStorage | null> {
+  modelStorageOnce ??= (async () => {
+    const caches = cacheStorage();
+    if (!caches || !opfsAvailable()) return caches;
+    const root = await opfsRoot();
+    return root ? opfsCacheStorage(caches, root) : caches;
+  })();
+  return modelStorageOnce;
+}
+
 function keyOf(options: LoadOptions): string {
   return JSON.stringify([
     new URL(options.modelUrl, self.location.href).href,
@@ -128,7 +141,7 @@ async function loadModel(options: LoadOptions, emit: Emit): Promise<LoadedModel>
     backendStarted,
     fetchModelFiles(url, {
       fetch: localAwareFetch,
-      caches: cacheStorage(),
+      caches: await modelStorage(),
       emit: (event) => {
         if (event.type === "cache" && event.repaired) repairedFirst.push(...event.repaired);
         emit(event);
@@ -159,7 +172,7 @@ async function loadModel(options: LoadOptions, emit: Emit): Promise<LoadedModel>
   // event lists what both passes repaired.
   const again = await fetchModelFiles(url, {
     fetch: localAwareFetch,
-    caches: cacheStorage(),
+    caches: await modelStorage(),
     emit: (event) =>
       emit(
         event.type === "cache" && event.repaired
@@ -443,7 +456,7 @@ async function loadModelFiles(
 
   const url = localModelUrl(self.location.origin, metadata.modelId);
   const problem = await storeLocalModel(
-    cacheStorage(),
+    await modelStorage(),
     url,
     JSON.stringify(modelJson),
     modelJson.weightsManifest,
@@ -633,7 +646,7 @@ const api: Vgg16WorkerApi & TransferWorkerApi = {
     return { numTensors: m.numTensors, numBytes: m.numBytes, backend: backend.name };
   },
   async clearCache(): Promise<void> {
-    await clearModelCache(cacheStorage());
+    await clearModelCache(await modelStorage());
   },
   crashForTesting(delayMs: number): void {
     setTimeout(() => {
