@@ -25,6 +25,7 @@ import { measureCapabilities } from "../../src/vgg16/capabilities";
 import { decodeForVgg16 } from "../../src/vgg16/decode-image";
 import { buildVgg16Model, INPUT_SIZE, predictBatch, type Vgg16Runnable, warmUp } from "../../src/vgg16/graph";
 import { fetchModelFiles, type ModelFiles } from "../../src/vgg16/model-files";
+import { modelStorage } from "../../src/vgg16/opfs-cache";
 import { type BatchClock, newBatchClock, tick, trainFigures } from "./figures";
 import type { TrainFigures } from "./result";
 
@@ -129,12 +130,12 @@ const api = {
     return initBackend(backend, caps, threads ?? undefined);
   },
 
-  /** model.json and shards through the app's Cache Storage path (cached by the app's worker already). */
+  /** model.json and shards through the app's storage path (cached by the app's worker already). */
   async loadFiles(modelUrl: string): Promise<{ fromCache: boolean; metadata: Vgg16Metadata }> {
     const url = new URL(modelUrl, self.location.href).href;
     files = await fetchModelFiles(url, {
       fetch: self.fetch.bind(self),
-      caches: cacheStorage(),
+      caches: await modelStorage(cacheStorage()),
       emit: () => {},
     });
     return { fromCache: files.fromCache, metadata: files.metadata };

@@ -390,7 +390,7 @@ async function run(params: BenchParams, rec: Recorder): Promise<void> {
     if (bench && needsBenchModels) {
       await rec.part("bench-load", async () => {
         const files = await bench.loadFiles(params.model);
-        if (!files.fromCache) rec.notes.push("the bench worker did not find the model in Cache Storage");
+        if (!files.fromCache) rec.notes.push("the bench worker did not find the model in the app's cache");
         if (withBaseline) await bench.buildBaseline();
         if (parts.has("classify")) await bench.buildOurs();
         await bench.releaseFiles();

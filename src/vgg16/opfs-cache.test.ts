@@ -112,6 +112,31 @@ describe("opfs-cache", () => {
     expect(await cache.matchBody(shardKey(1))).toBeUndefined();
   });
 
+  it("reads alongside other readers (another tab), and waits for a writer to finish", async () => {
+    const { caches, folder } = setUp();
+    const cache = (await caches.open(MODEL_CACHE_NAME)) as unknown as OpfsShardCache;
+    await cache.put(shardKey(1), new Response(bytesOf(100, 1)));
+    const file = await (folder() as FakeFolder).getFileHandle(entryFileName(shardKey(1)));
+    // Another tab reading the shard: reads go on, a write waits until it is done.
+    const otherReader = await file.createSyncAccessHandle({ mode: "read-only" });
+    const both = await Promise.all([cache.matchBody(shardKey(1)), cache.matchBody(shardKey(1))]);
+    for (const entry of both) expect(new Uint8Array(entry?.body as ArrayBuffer)).toEqual(bytesOf(100, 1));
+    let written = false;
+    const writing = cache.put(shardKey(1), new Response(bytesOf(100, 2))).then(() => {
+      written = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(written).toBe(false);
+    otherReader.close();
+    await writing;
+    // Another tab writing it: a read waits, then sees the new bytes.
+    const otherWriter = await file.createSyncAccessHandle({ mode: "readwrite" });
+    const reading = cache.matchBody(shardKey(1));
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    otherWriter.close();
+    expect(new Uint8Array((await reading)?.body as ArrayBuffer)).toEqual(bytesOf(100, 2));
+  });
+
   it("names files by a hash of the URL and tells shard keys by the model id", () => {
     expect(entryFileName(shardKey(1))).toMatch(/^[0-9a-f]{16}\.entry$/);
     expect(entryFileName(shardKey(1))).not.toBe(entryFileName(shardKey(2)));

@@ -29,9 +29,12 @@ export interface SyncFile {
   close(): void;
 }
 
-/** What this module uses of FileSystemFileHandle. */
+/**
+ * What this module uses of FileSystemFileHandle. "read-only" handles (Chromium ≥ 121) may be open together,
+ * in several tabs; a writing one excludes all others. Engines without modes give a writing one.
+ */
 export interface FileEntry {
-  createSyncAccessHandle(): Promise<SyncFile>;
+  createSyncAccessHandle(options?: { mode?: "read-only" | "readwrite" }): Promise<SyncFile>;
 }
 
 /** What this module uses of FileSystemDirectoryHandle. */
@@ -51,12 +54,19 @@ export function opfsAvailable(scope: typeof globalThis = globalThis): boolean {
 }
 
 /** The origin's OPFS root as a Folder, or null where it cannot be opened. */
-export async function opfsRoot(): Promise<Folder | null> {
+async function opfsRoot(): Promise<Folder | null> {
   try {
     return (await navigator.storage.getDirectory()) as unknown as Folder;
   } catch {
     return null;
   }
+}
+
+/** Where models are kept: `caches`, with the shards in OPFS where this scope can read files there. */
+export async function modelStorage(caches: CacheStorage | null): Promise<CacheStorage | null> {
+  if (!caches || !opfsAvailable()) return caches;
+  const root = await opfsRoot();
+  return root ? opfsCacheStorage(caches, root) : caches;
 }
 
 /** First bytes of every entry file: format and version. */
@@ -97,10 +107,22 @@ export function entryFileName(url: string): string {
  */
 const opening = new Set<FileEntry>();
 
-async function openSync(entry: FileEntry): Promise<SyncFile> {
+/** How long an open waits, in all, for another handle on the file (another tab reading or writing it) to close. */
+const LOCKED_WAIT_MS = 3000;
+
+async function openSync(entry: FileEntry, mode: "read-only" | "readwrite"): Promise<SyncFile> {
   opening.add(entry);
   try {
-    return await entry.createSyncAccessHandle();
+    for (let waited = 0, delay = 5; ; waited += delay, delay = Math.min(delay * 2, 200)) {
+      try {
+        return await entry.createSyncAccessHandle({ mode });
+      } catch (error) {
+        // Reads and writes take ~4 ms per shard: a locked file is free again soon.
+        const locked = (error as DOMException)?.name === "NoModificationAllowedError";
+        if (!locked || waited >= LOCKED_WAIT_MS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
   } finally {
     opening.delete(entry);
   }
@@ -225,7 +247,7 @@ export class OpfsShardCache {
   ): Promise<{ header: EntryHeader; body: ArrayBuffer } | null> {
     let file: SyncFile;
     try {
-      file = await openSync(await this.folder.getFileHandle(name));
+      file = await openSync(await this.folder.getFileHandle(name), "read-only");
     } catch (error) {
       if (isNotFound(error)) return null;
       throw error;
@@ -239,7 +261,7 @@ export class OpfsShardCache {
 
   /** Writes the whole entry or nothing: a failed write (a full disk) removes the file. */
   private async writeFile(name: string, header: EntryHeader, body: ArrayBuffer): Promise<void> {
-    const file = await openSync(await this.folder.getFileHandle(name, { create: true }));
+    const file = await openSync(await this.folder.getFileHandle(name, { create: true }), "readwrite");
     try {
       const bytes = entryBytes(header, body);
       file.truncate(0);

@@ -148,8 +148,8 @@ export class MessagePortWorker extends EventTarget implements WorkerLike {
 export class FakeFolder {
   readonly files = new Map<string, Uint8Array>();
   readonly folders = new Map<string, FakeFolder>();
-  /** Files with an open sync access handle (a second one throws, as in browsers). */
-  private readonly locked = new Set<string>();
+  /** Open sync access handles per file: any number of "read-only" ones, or one writing one (as in Chromium). */
+  private readonly open = new Map<string, { readers: number; writer: boolean }>();
   /** Writes fail with QuotaExceededError once the folder holds this many bytes (all files). */
   constructor(private readonly quotaBytes = Number.POSITIVE_INFINITY) {}
 
@@ -173,9 +173,15 @@ export class FakeFolder {
       this.files.set(name, new Uint8Array(0));
     }
     return {
-      createSyncAccessHandle: async () => {
-        if (this.locked.has(name)) throw new DOMException(`${name} is open`, "NoModificationAllowedError");
-        this.locked.add(name);
+      createSyncAccessHandle: async (options: { mode?: "read-only" | "readwrite" } = {}) => {
+        const reading = options.mode === "read-only";
+        const state = this.open.get(name) ?? { readers: 0, writer: false };
+        if (state.writer || (!reading && state.readers > 0)) {
+          throw new DOMException(`${name} is open`, "NoModificationAllowedError");
+        }
+        if (reading) state.readers++;
+        else state.writer = true;
+        this.open.set(name, state);
         const folder = this;
         const bytes = () => folder.files.get(name) ?? new Uint8Array(0);
         return {
@@ -186,6 +192,7 @@ export class FakeFolder {
             return part.length;
           },
           write(view: Uint8Array, { at }: { at: number }) {
+            if (reading) throw new DOMException("read-only handle", "NoModificationAllowedError");
             const old = bytes();
             const size = Math.max(old.length, at + view.length);
             if (folder.usedBytes() - old.length + size > folder.quotaBytes) {
@@ -202,7 +209,8 @@ export class FakeFolder {
           },
           flush() {},
           close() {
-            folder.locked.delete(name);
+            if (reading) state.readers--;
+            else state.writer = false;
           },
         };
       },

@@ -42,7 +42,7 @@ import {
   manifestTotalBytes,
   parseModelJson,
 } from "./model-files";
-import { opfsAvailable, opfsCacheStorage, opfsRoot } from "./opfs-cache";
+import { modelStorage as storageFor } from "./opfs-cache";
 import { StreamingWeights } from "./streaming-weights";
 import { disposeEarlyWeights, transformWhileLoading } from "./wasm-runner/runner";
 
@@ -101,16 +101,11 @@ function cacheStorage(): CacheStorage | null {
   }
 }
 
-let modelStorageOnce: Promise<CacheStorage | null> | null = null;
-/** Where models are kept: Cache Storage, with the shards in OPFS where this worker can read files there (opfs-cache.ts). */
+let storage: Promise<CacheStorage | null> | null = null;
+/** Where models are kept: Cache Storage, with the shards in OPFS files (opfs-cache.ts). */
 function modelStorage(): Promise<CacheStorage | null> {
-  modelStorageOnce ??= (async () => {
-    const caches = cacheStorage();
-    if (!caches || !opfsAvailable()) return caches;
-    const root = await opfsRoot();
-    return root ? opfsCacheStorage(caches, root) : caches;
-  })();
-  return modelStorageOnce;
+  storage ??= storageFor(cacheStorage());
+  return storage;
 }
 
 function keyOf(options: LoadOptions): string {
