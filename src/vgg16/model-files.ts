@@ -160,11 +160,18 @@ export async function cachedShardProblem(
   buffer: ArrayBuffer,
   expected: ShardExpectation,
   headers: Headers,
+  /** The buffer's checksum where it was computed already (shard-reader.ts); absent or null: computed here. */
+  computed?: string | null,
 ): Promise<string | null | undefined> {
   const stored = headers.get(SHARD_CHECKSUM_HEADER);
   if (!isShardChecksum(stored)) return undefined;
   if (expected.sha256 !== null && headers.get(SHARD_SHA256_HEADER) !== expected.sha256) return undefined;
-  return sizeProblem(buffer, expected) ?? (await shardChecksumProblem(buffer, stored));
+  const size = sizeProblem(buffer, expected);
+  if (size !== null) return size;
+  if (isShardChecksum(computed ?? null)) {
+    return computed === stored ? null : `has checksum ${computed}, stored with ${stored}`;
+  }
+  return shardChecksumProblem(buffer, stored);
 }
 
 function sizeProblem(buffer: ArrayBuffer, expected: ShardExpectation): string | null {
@@ -295,14 +302,17 @@ export function parseModelJson(
  * Response and reading them back out cost a cached reload of VGG16 ~0.6 s in Chromium here.
  */
 export interface BodyCache {
-  matchBody(key: string): Promise<{ body: ArrayBuffer; headers: Headers } | undefined>;
+  /** `checksum`: the body's XXH64 where it was already computed (by the reader that read it), else absent. */
+  matchBody(
+    key: string,
+  ): Promise<{ body: ArrayBuffer; headers: Headers; checksum?: string | null } | undefined>;
 }
 
 /** A cached entry's body (null when it could not be read) and headers, or undefined when there is none. */
 async function cachedBody(
   cache: Cache,
   key: string,
-): Promise<{ body: ArrayBuffer | null; headers: Headers } | undefined> {
+): Promise<{ body: ArrayBuffer | null; headers: Headers; checksum?: string | null } | undefined> {
   const direct = (cache as Partial<BodyCache>).matchBody;
   if (direct) return direct.call(cache, key).catch(() => undefined);
   const hit = await cache.match(key).catch(() => undefined);
@@ -487,7 +497,9 @@ export async function fetchModelFiles(modelUrl: string, options: FetchModelOptio
       buffer = hit?.body ?? null;
       // Stored by this version for this model.json: checked when stored, so its checksum settles it.
       const byChecksum =
-        hit && buffer !== null ? await cachedShardProblem(buffer, want, hit.headers) : undefined;
+        hit && buffer !== null
+          ? await cachedShardProblem(buffer, want, hit.headers, hit.checksum)
+          : undefined;
       if (buffer === null || byChecksum === null) {
         // nothing cached, or intact
       } else if (byChecksum !== undefined) {

@@ -18,32 +18,18 @@
  * caller keeps plain Cache Storage.
  */
 import { MODEL_CACHE_NAME, MODEL_ID_PARAM } from "./model-files";
+import {
+  type EntryHeader,
+  entryBytes,
+  entryFileName,
+  type Folder,
+  isNotFound,
+  openSync,
+  readEntryFile,
+} from "./opfs-entry";
+import { type ShardReader, ShardReaderGone } from "./shard-reader";
 
-/** What this module uses of FileSystemSyncAccessHandle. */
-export interface SyncFile {
-  getSize(): number;
-  read(view: Uint8Array, options: { at: number }): number;
-  write(view: Uint8Array, options: { at: number }): number;
-  truncate(size: number): void;
-  flush(): void;
-  close(): void;
-}
-
-/**
- * What this module uses of FileSystemFileHandle. "read-only" handles (Chromium ≥ 121) may be open together,
- * in several tabs; a writing one excludes all others. Engines without modes give a writing one.
- */
-export interface FileEntry {
-  createSyncAccessHandle(options?: { mode?: "read-only" | "readwrite" }): Promise<SyncFile>;
-}
-
-/** What this module uses of FileSystemDirectoryHandle. */
-export interface Folder {
-  getDirectoryHandle(name: string, options?: { create?: boolean }): Promise<Folder>;
-  getFileHandle(name: string, options?: { create?: boolean }): Promise<FileEntry>;
-  removeEntry(name: string, options?: { recursive?: boolean }): Promise<void>;
-  keys(): AsyncIterable<string>;
-}
+export { entryFileName, type Folder } from "./opfs-entry";
 
 /** Whether this global scope can keep shards in OPFS (a dedicated worker with sync access handles). */
 export function opfsAvailable(scope: typeof globalThis = globalThis): boolean {
@@ -62,20 +48,17 @@ async function opfsRoot(): Promise<Folder | null> {
   }
 }
 
-/** Where models are kept: `caches`, with the shards in OPFS where this scope can read files there. */
-export async function modelStorage(caches: CacheStorage | null): Promise<CacheStorage | null> {
+/**
+ * Where models are kept: `caches`, with the shards in OPFS where this scope can read files there, read by
+ * `reader` (a second thread) when given.
+ */
+export async function modelStorage(
+  caches: CacheStorage | null,
+  reader: (() => ShardReader) | null = null,
+): Promise<CacheStorage | null> {
   if (!caches || !opfsAvailable()) return caches;
   const root = await opfsRoot();
-  return root ? opfsCacheStorage(caches, root) : caches;
-}
-
-/** First bytes of every entry file: format and version. */
-const MAGIC = 0x31534756; // "VGS1", little-endian
-const PREAMBLE_BYTES = 8; // magic, then the JSON header's length (u32 LE)
-
-interface EntryHeader {
-  url: string;
-  headers: [string, string][];
+  return root ? opfsCacheStorage(caches, root, reader) : caches;
 }
 
 const urlOf = (request: RequestInfo | URL): string =>
@@ -84,95 +67,13 @@ const urlOf = (request: RequestInfo | URL): string =>
 /** Shard entries are the ones model-files.ts keys with the model's identity. */
 export const isShardKey = (url: string): boolean => new URL(url).searchParams.has(MODEL_ID_PARAM);
 
-/**
- * The entry's file name: a 64-bit FNV-1a hash of its URL, in hex (URLs hold characters and lengths that file
- * names may not). The file also holds the URL, which a read compares: a collision reads as a miss.
- */
-export function entryFileName(url: string): string {
-  let low = 0x811c9dc5;
-  let high = 0x050c5d1f;
-  for (let i = 0; i < url.length; i++) {
-    const c = url.charCodeAt(i);
-    low = Math.imul(low ^ c, 0x01000193) >>> 0;
-    high = Math.imul(high ^ c ^ (low >>> 24), 0x01000193) >>> 0;
-  }
-  return `${high.toString(16).padStart(8, "0")}${low.toString(16).padStart(8, "0")}.entry`;
-}
-
-/**
- * File handles whose createSyncAccessHandle() is pending, kept referenced until it settles. Without this, a
- * few of the 132 shard writes of a cold load in Chromium never finished (3 loads of 3 hung; 4 of 4 passed
- * with it): the promise seems to die with its handle when that is garbage-collected, which reading 553 MB
- * makes likely.
- */
-const opening = new Set<FileEntry>();
-
-/** How long an open waits, in all, for another handle on the file (another tab reading or writing it) to close. */
-const LOCKED_WAIT_MS = 3000;
-
-async function openSync(entry: FileEntry, mode: "read-only" | "readwrite"): Promise<SyncFile> {
-  opening.add(entry);
-  try {
-    for (let waited = 0, delay = 5; ; waited += delay, delay = Math.min(delay * 2, 200)) {
-      try {
-        return await entry.createSyncAccessHandle({ mode });
-      } catch (error) {
-        // Reads and writes take ~4 ms per shard: a locked file is free again soon.
-        const locked = (error as DOMException)?.name === "NoModificationAllowedError";
-        if (!locked || waited >= LOCKED_WAIT_MS) throw error;
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
-    }
-  } finally {
-    opening.delete(entry);
-  }
-}
-
-const isNotFound = (error: unknown) =>
-  error instanceof DOMException ? error.name === "NotFoundError" : (error as Error)?.name === "NotFoundError";
-
-/** Reads an entry file: its header and (`withBody`) body, or null when it is not one of ours (or unreadable). */
-function readEntry(file: SyncFile, withBody: boolean): { header: EntryHeader; body: ArrayBuffer } | null {
-  const size = file.getSize();
-  if (size < PREAMBLE_BYTES) return null;
-  const preamble = new Uint8Array(PREAMBLE_BYTES);
-  if (file.read(preamble, { at: 0 }) !== PREAMBLE_BYTES) return null;
-  const view = new DataView(preamble.buffer);
-  const headerBytes = view.getUint32(4, true);
-  if (view.getUint32(0, true) !== MAGIC || PREAMBLE_BYTES + headerBytes > size) return null;
-  const headerView = new Uint8Array(headerBytes);
-  if (file.read(headerView, { at: PREAMBLE_BYTES }) !== headerBytes) return null;
-  let header: EntryHeader;
-  try {
-    header = JSON.parse(new TextDecoder().decode(headerView)) as EntryHeader;
-  } catch {
-    return null;
-  }
-  if (typeof header?.url !== "string" || !Array.isArray(header.headers)) return null;
-  if (!withBody) return { header, body: new ArrayBuffer(0) };
-  const bodyStart = PREAMBLE_BYTES + headerBytes;
-  const body = new ArrayBuffer(size - bodyStart);
-  // A short read (the file shrank meanwhile) leaves a short body: the caller's size check catches it.
-  const read = file.read(new Uint8Array(body), { at: bodyStart });
-  return { header, body: read === body.byteLength ? body : body.slice(0, read) };
-}
-
-/** The bytes of an entry file: preamble, JSON header, body. */
-function entryBytes(header: EntryHeader, body: ArrayBuffer): { head: Uint8Array; body: Uint8Array } {
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const head = new Uint8Array(PREAMBLE_BYTES + json.length);
-  const view = new DataView(head.buffer);
-  view.setUint32(0, MAGIC, true);
-  view.setUint32(4, json.length, true);
-  head.set(json, PREAMBLE_BYTES);
-  return { head, body: new Uint8Array(body) };
-}
-
 /** A Cache whose shard entries are OPFS files (see the file comment); the rest is `cache`'s. */
 export class OpfsShardCache {
   constructor(
     private readonly cache: Cache,
     private readonly folder: Folder,
+    /** Reads shard files on another thread, with their checksum; null: read here. */
+    private reader: ShardReader | null = null,
   ) {}
 
   async match(request: RequestInfo | URL, options?: CacheQueryOptions): Promise<Response | undefined> {
@@ -182,17 +83,22 @@ export class OpfsShardCache {
     return entry && new Response(entry.body, { headers: entry.headers });
   }
 
-  /** A shard entry's body and headers, without a Response around them (model-files.ts' BodyCache). */
-  async matchBody(key: string): Promise<{ body: ArrayBuffer; headers: Headers } | undefined> {
+  /**
+   * A shard entry's body and headers, without a Response around them, and the checksum of the body when the
+   * reader computed it (model-files.ts' BodyCache).
+   */
+  async matchBody(
+    key: string,
+  ): Promise<{ body: ArrayBuffer; headers: Headers; checksum?: string | null } | undefined> {
     const url = urlOf(key);
     if (!isShardKey(url)) {
       const hit = await this.cache.match(key);
       return hit && { body: await hit.arrayBuffer(), headers: hit.headers };
     }
     const name = entryFileName(url);
-    const stored = await this.readFile(name, true);
+    const stored = await this.readShard(name);
     if (stored && stored.header.url === url) {
-      return { body: stored.body, headers: new Headers(stored.header.headers) };
+      return { body: stored.body, headers: new Headers(stored.header.headers), checksum: stored.checksum };
     }
     // Not here: maybe Cache Storage still holds it, from an earlier version. Moved here when found.
     const legacy = await this.cache.match(key);
@@ -241,22 +147,27 @@ export class OpfsShardCache {
     return requests;
   }
 
-  private async readFile(
+  /** Through the reader while it works (its checksum comes along), else here (no checksum: undefined). */
+  private async readShard(
+    name: string,
+  ): Promise<{ header: EntryHeader; body: ArrayBuffer; checksum?: string | null } | null> {
+    const reader = this.reader;
+    if (reader?.alive) {
+      try {
+        return await reader.read(MODEL_CACHE_NAME, name);
+      } catch (error) {
+        // Gone: read here from now on. Any other failure: read here once, which fails the same way or not.
+        if (error instanceof ShardReaderGone) this.reader = null;
+      }
+    }
+    return this.readFile(name, true);
+  }
+
+  private readFile(
     name: string,
     withBody: boolean,
   ): Promise<{ header: EntryHeader; body: ArrayBuffer } | null> {
-    let file: SyncFile;
-    try {
-      file = await openSync(await this.folder.getFileHandle(name), "read-only");
-    } catch (error) {
-      if (isNotFound(error)) return null;
-      throw error;
-    }
-    try {
-      return readEntry(file, withBody);
-    } finally {
-      file.close();
-    }
+    return readEntryFile(this.folder, name, withBody);
   }
 
   /** Writes the whole entry or nothing: a failed write (a full disk) removes the file. */
@@ -283,13 +194,26 @@ export class OpfsShardCache {
  * `caches` with MODEL_CACHE_NAME's shards in OPFS under `root` (see the file comment): open and delete of that
  * name cover both; everything else is `caches`'.
  */
-export function opfsCacheStorage(caches: CacheStorage, root: Folder): CacheStorage {
+export function opfsCacheStorage(
+  caches: CacheStorage,
+  root: Folder,
+  startReader: (() => ShardReader) | null = null,
+): CacheStorage {
+  let reader: ShardReader | null = null;
   return {
     async open(name: string): Promise<Cache> {
       const cache = await caches.open(name);
       if (name !== MODEL_CACHE_NAME) return cache;
       const folder = await root.getDirectoryHandle(MODEL_CACHE_NAME, { create: true });
-      return new OpfsShardCache(cache, folder) as unknown as Cache;
+      // One reader for the worker's life, started with the first open; a dead one is not started again.
+      if (startReader && reader === null) {
+        try {
+          reader = startReader();
+        } catch {
+          startReader = null;
+        }
+      }
+      return new OpfsShardCache(cache, folder, reader) as unknown as Cache;
     },
     async delete(name: string): Promise<boolean> {
       const deleted = await caches.delete(name);

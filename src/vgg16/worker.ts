@@ -43,6 +43,7 @@ import {
   parseModelJson,
 } from "./model-files";
 import { modelStorage as storageFor } from "./opfs-cache";
+import { ShardReader } from "./shard-reader";
 import { StreamingWeights } from "./streaming-weights";
 import { disposeEarlyWeights, transformWhileLoading } from "./wasm-runner/runner";
 
@@ -104,7 +105,11 @@ function cacheStorage(): CacheStorage | null {
 let storage: Promise<CacheStorage | null> | null = null;
 /** Where models are kept: Cache Storage, with the shards in OPFS files (opfs-cache.ts). */
 function modelStorage(): Promise<CacheStorage | null> {
-  storage ??= storageFor(cacheStorage());
+  storage ??= storageFor(
+    cacheStorage(),
+    () =>
+      new ShardReader(new Worker(new URL("./shard-reader.worker.ts", import.meta.url), { type: "module" })),
+  );
   return storage;
 }
 
