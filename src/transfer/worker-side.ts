@@ -26,7 +26,7 @@ import type { Vgg16Metadata } from "../model/metadata";
 import { sha256Hex } from "../model/sha256";
 import { callbackSink } from "../vgg16/callback-sink";
 import { type DecodedInput, decodeAllForVgg16, releaseDecodeCanvas } from "../vgg16/decode-image";
-import { errorMessage, Vgg16Error } from "../vgg16/errors";
+import { errorMessage, modelRunError, Vgg16Error } from "../vgg16/errors";
 import { INPUT_ELEMENTS, INPUT_SIZE, outputName, type Vgg16Runnable } from "../vgg16/graph";
 import type {
   EvaluateRequest,
@@ -69,7 +69,12 @@ const MAX_BATCH_SIZE = 32;
 
 export interface TransferDeps {
   /** The loaded conv base, or null. */
-  current(): { readonly model: Vgg16Runnable; readonly metadata: Vgg16Metadata } | null;
+  current(): {
+    readonly model: Vgg16Runnable;
+    readonly metadata: Vgg16Metadata;
+    /** Where the model runs, for error messages ("WASM, the WASM runner"). */
+    readonly where: string;
+  } | null;
   /** Called before the conv base runs: that run does the model's first-call work (worker.ts' idle warm-up). */
   modelRuns?(): void;
   /** Job ids cancel(jobId) was called for; this side deletes its own ids when a job ends. */
@@ -104,7 +109,7 @@ export function createTransferApi(deps: TransferDeps): TransferWorkerApi {
     return cachePromise;
   };
 
-  function base(): { model: Vgg16Runnable; metadata: Vgg16Metadata; featuresName: string } {
+  function base(): { model: Vgg16Runnable; metadata: Vgg16Metadata; featuresName: string; where: string } {
     const loaded = deps.current();
     if (!loaded) throw new Vgg16Error("not-loaded", "No model is loaded: call load() first");
     deps.modelRuns?.();
@@ -112,29 +117,34 @@ export function createTransferApi(deps: TransferDeps): TransferWorkerApi {
     if (featuresName === null) {
       throw new Vgg16Error("model-invalid", `model ${loaded.metadata.modelId} has no "features" output`);
     }
-    return { model: loaded.model, metadata: loaded.metadata, featuresName };
+    return { model: loaded.model, metadata: loaded.metadata, featuresName, where: loaded.where };
   }
 
   /** Conv-base features of preprocessed inputs, one Float32Array [7·7·512] per input; every tensor disposed. */
   async function computeFeatures(inputs: readonly Float32Array[]): Promise<Float32Array[]> {
     if (inputs.length === 0) return [];
-    const { model, metadata, featuresName } = base();
+    const { model, metadata, featuresName, where } = base();
     const batch = new Float32Array(inputs.length * INPUT_ELEMENTS);
     inputs.forEach((input, i) => {
       batch.set(input, i * INPUT_ELEMENTS);
     });
-    const out = tf.tidy(
-      () =>
-        model.execute(
-          tf.tensor4d(batch, [inputs.length, INPUT_SIZE, INPUT_SIZE, 3]),
-          featuresName,
-        ) as tf.Tensor,
-    );
     let values: Float32Array;
     try {
-      values = (await out.data()) as Float32Array;
-    } finally {
-      out.dispose();
+      const out = tf.tidy(
+        () =>
+          model.execute(
+            tf.tensor4d(batch, [inputs.length, INPUT_SIZE, INPUT_SIZE, 3]),
+            featuresName,
+          ) as tf.Tensor,
+      );
+      try {
+        values = (await out.data()) as Float32Array;
+      } finally {
+        out.dispose();
+      }
+    } catch (error) {
+      deps.checkBackend?.(); // a lost GPU backend is the cause, not what it threw
+      throw modelRunError(error, where);
     }
     deps.checkBackend?.();
     if (values.length !== inputs.length * FEATURE_SIZE) {

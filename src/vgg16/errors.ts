@@ -66,6 +66,21 @@ export function errorMessage(error: unknown): string {
   return String(error);
 }
 
+/**
+ * A model run that failed with an engine's raw error (a WASM trap, an allocation that failed): a
+ * "backend-failed" Vgg16Error naming where it ran, so the page says more than "memory access out of bounds".
+ * Typed errors and aborts pass unchanged.
+ */
+export function modelRunError(error: unknown, where: string): unknown {
+  if (error instanceof Vgg16Error) return error;
+  if (error instanceof DOMException && error.name === "AbortError") return error;
+  return new Vgg16Error(
+    "backend-failed",
+    `VGG16 failed while running on ${where}: ${errorMessage(error)}. Reload the page to load the model again, or choose another backend.`,
+    { cause: error },
+  );
+}
+
 interface ErrorWire {
   isError: true;
   value: { message: string; name: string; stack?: string; code?: string; url?: string };

@@ -31,7 +31,7 @@ import { activeBackend, initBackend } from "./backends";
 import { callbackSink } from "./callback-sink";
 import { measureCapabilities } from "./capabilities";
 import { type DecodedInput, decodeAllForVgg16, releaseDecodeCanvas } from "./decode-image";
-import { errorMessage, installErrorTransfer, Vgg16Error } from "./errors";
+import { errorMessage, installErrorTransfer, modelRunError, Vgg16Error } from "./errors";
 import { buildVgg16Model, outputName, predictBatch, type Vgg16Runnable, warmUp } from "./graph";
 import { IdleWarmUp } from "./idle-warmup";
 import { isLocalModelUrl, localModelUrl, matchShards, modelFileSet, storeLocalModel } from "./local-files";
@@ -554,6 +554,10 @@ async function load(options: LoadOptions, onEvent: (event: LoadEvent) => void): 
   }
 }
 
+/** Where a loaded model runs, for error messages: "wasm, the WASM runner". */
+const runsOn = (info: LoadedModel) =>
+  `${info.backend.name}, ${info.engine === "wasm-runner" ? "the WASM runner" : "the TF.js graph model"}`;
+
 async function classify(
   images: readonly ImageInput[],
   options: ClassifyOptions,
@@ -586,7 +590,13 @@ async function classify(
 
       const inputs = decoded.flatMap((d) => (d.ok ? [d.input] : []));
       const inferStart = performance.now();
-      const top5s = await predictBatch(model, info.metadata, inputs, 5);
+      let top5s: Awaited<ReturnType<typeof predictBatch>>;
+      try {
+        top5s = await predictBatch(model, info.metadata, inputs, 5);
+      } catch (error) {
+        lossWatcher.check(); // a lost GPU backend is the cause, not what it threw
+        throw modelRunError(error, runsOn(info));
+      }
       const perImageMs = inputs.length > 0 ? (performance.now() - inferStart) / inputs.length : 0;
       // Numbers read back from a lost GPU context are not results: the batch is done again on the next backend.
       lossWatcher.check();
@@ -621,7 +631,8 @@ async function classify(
 }
 
 const transfer = createTransferApi({
-  current: () => (current ? { model: current.model, metadata: current.info.metadata } : null),
+  current: () =>
+    current ? { model: current.model, metadata: current.info.metadata, where: runsOn(current.info) } : null,
   modelRuns: () => current?.idleWarmUp?.claim(),
   cancelled,
   checkBackend: () => lossWatcher.check(),
