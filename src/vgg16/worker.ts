@@ -44,7 +44,7 @@ import {
 } from "./model-files";
 import { modelStorage as storageFor } from "./opfs-cache";
 import { ShardReader } from "./shard-reader";
-import { StreamingWeights } from "./streaming-weights";
+import { streamWhileBackendStarts } from "./streamed-weights";
 import { disposeEarlyWeights, transformWhileLoading } from "./wasm-runner/runner";
 
 installErrorTransfer();
@@ -184,31 +184,17 @@ async function loadModel(options: LoadOptions, emit: Emit): Promise<LoadedModel>
 }
 
 /**
- * Weight tensors made as the shards arrive (streaming-weights.ts), so that
- * the upload overlaps the reading. Only while no model is loaded: a model
- * switch keeps the old model until the new one's files are all there (a
- * failed download must not lose it), and never holds both models' tensors.
+ * Weight tensors made as the shards arrive (streamed-weights.ts). Only while no model is loaded: a model
+ * switch keeps the old model until the new one's files are all there (a failed download must not lose it),
+ * and never holds both models' tensors.
  */
 function streamedWeights(backendStarted: Promise<unknown>) {
-  let weights: StreamingWeights | null = null;
-  /** Shards read before the backend started, and the arguments to make the weights with once it has. */
-  let waiting: {
-    specs: readonly tf.io.WeightsManifestEntry[];
-    shardCount: number;
-    shards: [number, ArrayBuffer][];
-  } | null = null;
-  let failure: unknown = null;
-  let disposed = false;
   /** Kernels given to transformWhileLoading: what releaseEarly frees if winogradVgg16 did not take it. */
   const early: tf.Tensor[] = [];
-  /** Makes the weights from the shards so far; only once the backend has started (tensors go to it). */
-  const begin = () => {
-    if (!waiting || disposed) return;
-    const { specs, shardCount, shards } = waiting;
-    waiting = null;
+  const stream = streamWhileBackendStarts(tf, backendStarted, {
     // On WASM, weights that span shards are written straight into their heap tensors, and each conv kernel's
     // Winograd transform is made while the later shards are read.
-    weights = new StreamingWeights(tf, specs, shardCount, {
+    options: () => ({
       inPlace: wasmInternals(tf),
       onWeight(name, tensor) {
         try {
@@ -218,63 +204,10 @@ function streamedWeights(backendStarted: Promise<unknown>) {
           // winogradVgg16 makes it again, or says what is wrong.
         }
       },
-    });
-    try {
-      for (const [index, buffer] of shards) weights.add(index, buffer);
-    } catch (error) {
-      failure = error;
-    }
-  };
-  let started = false;
-  void backendStarted.then(
-    () => {
-      started = true;
-      begin();
-    },
-    () => {},
-  );
-  const onShards =
-    current === null
-      ? (specs: readonly tf.io.WeightsManifestEntry[], shardCount: number) => {
-          waiting = { specs, shardCount, shards: [] };
-          if (started) begin();
-          return (index: number, buffer: ArrayBuffer) => {
-            if (waiting) waiting.shards.push([index, buffer]);
-            else weights?.add(index, buffer);
-          };
-        }
-      : undefined;
-  return {
-    onShards,
-    /**
-     * The tensors by name (the caller owns them from here), or null when not streamed; frees them if
-     * incomplete. Only after the backend started.
-     */
-    take(): tf.NamedTensorMap | null {
-      begin();
-      const made = weights;
-      weights = null;
-      if (!made) return null;
-      try {
-        if (failure !== null) throw failure;
-        return made.finish();
-      } catch (error) {
-        made.dispose();
-        throw error;
-      }
-    },
-    /** Frees the transforms made early that the model did not take (call once it is built, or failed to). */
-    releaseEarly() {
-      disposeEarlyWeights(tf, early.splice(0));
-    },
-    dispose() {
-      disposed = true;
-      waiting = null;
-      disposeEarlyWeights(tf, early.splice(0));
-      weights?.dispose();
-      weights = null;
-    },
-  };
+    }),
+    releaseEarly: () => disposeEarlyWeights(tf, early.splice(0)),
+  });
+  return { ...stream, onShards: current === null ? stream.onShards : undefined };
 }
 
 /** Local models (__local-models__) live only in Cache Storage: never ask a server for them. */
