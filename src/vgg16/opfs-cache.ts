@@ -141,7 +141,7 @@ export class OpfsShardCache {
     const requests = [...(await this.cache.keys())];
     for await (const name of this.folder.keys()) {
       if (!name.endsWith(".entry")) continue;
-      const stored = await this.readFile(name, false).catch(() => null);
+      const stored = await readEntryFile(this.folder, name, false).catch(() => null);
       if (stored) requests.push(new Request(stored.header.url));
     }
     return requests;
@@ -160,14 +160,7 @@ export class OpfsShardCache {
         if (error instanceof ShardReaderGone) this.reader = null;
       }
     }
-    return this.readFile(name, true);
-  }
-
-  private readFile(
-    name: string,
-    withBody: boolean,
-  ): Promise<{ header: EntryHeader; body: ArrayBuffer } | null> {
-    return readEntryFile(this.folder, name, withBody);
+    return readEntryFile(this.folder, name, true);
   }
 
   /** Writes the whole entry or nothing: a failed write (a full disk) removes the file. */

@@ -9,6 +9,7 @@
  * wait for the reader to start; if it cannot, or dies, they reject and the caller reads locally.
  */
 import { shardChecksum } from "../model/shard-checksum";
+import { errorMessage } from "./errors";
 import { type EntryHeader, type Folder, isNotFound, readEntryFile } from "./opfs-entry";
 
 /** A shard entry as read by the reader, with the XXH64 checksum of its body (null where it could not hash). */
@@ -150,8 +151,8 @@ export function serveShardReads(scope: ReaderScope, root: () => Promise<Folder>)
       const checksum = await shardChecksum(entry.body);
       scope.postMessage({ id, entry: { ...entry, checksum } }, [entry.body]);
     } catch (error) {
-      const e = error as { name?: unknown; message?: unknown };
-      scope.postMessage({ id, error: String(e?.message ?? error), errorName: String(e?.name ?? "Error") });
+      const errorName = error instanceof Error || error instanceof DOMException ? error.name : "Error";
+      scope.postMessage({ id, error: errorMessage(error), errorName });
     }
   };
   scope.postMessage({ ready: true });
