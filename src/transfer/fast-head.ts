@@ -57,12 +57,15 @@ import { type WasmInternals, wasmInternals } from "../wasm/tfjs-heap";
 import { BinaryHeadTail, JsRmsprop } from "./binary-tail";
 import type { HeadConfig, OptimizerName } from "./head";
 import {
+  runSparseHeadJob,
   SPARSE_HEAD_JOBS,
   SPARSE_HEAD_MAX_BATCH,
+  SPARSE_HEAD_TILE_ROWS,
   SPARSE_HEAD_UNIT_GROUP,
   type SparseHeadJob,
   type SparseHeadKernels,
   sparseHeadKernels,
+  sparseHeadScratchBytes,
 } from "./sparse-head-kernels";
 import { copyRows, type RmspropKernel, rmspropInPlace, rmspropKernel } from "./wasm-kernels";
 
@@ -265,8 +268,8 @@ async function genericRule(
  * (`small` "tfjs") or by the JS tail's `JsRmsprop` (`small` "js", state in
  * `js`; the tail updates them itself). W1's mean square lives in the
  * trainer's layout: transposed for the XNNPACK step (updated by
- * `rmspropInPlace` from the gradient), the model's own for the sparse step
- * (whose kernel updates W1 and the mean square itself, from `meanSquare()`).
+ * `rmspropInPlace` from the gradient), tiled for the sparse step (whose
+ * kernel updates W1 and the mean square itself, from `meanSquare()`).
  * TF.js keeps a "momentum" slot too; with momentum 0 it only ever holds the
  * last update and never changes the next one, so W1's is not tracked here and
  * goes back to model.optimizer as zeros.
@@ -287,7 +290,7 @@ async function wasmRmspropRule(
   plan: FastHeadPlan,
   config: HeadConfig,
   w1: tfjs.Variable,
-  layout: "transposed" | "model",
+  layout: "transposed" | "tiles",
   kernel: RmspropKernel | null,
   small: "tfjs" | "js" = "tfjs",
 ): Promise<RmspropRule | null> {
@@ -305,7 +308,7 @@ async function wasmRmspropRule(
     return null;
   }
   // Fresh tensors either way: the kernels write into them.
-  const toTrainer = (t: Tensor) => (layout === "transposed" ? tf.transpose(t) : tf.add(t, 0));
+  const toTrainer = (t: Tensor) => (layout === "transposed" ? tf.transpose(t) : toTiles(tf, t));
   const kernelName = plan.kernel.read().name;
   const smallVariables = [plan.hiddenBias, plan.outputKernel, plan.outputBias];
   let meanSquare: Tensor | null = null;
@@ -399,7 +402,8 @@ async function wasmRmspropRule(
         await replaceModelState(model, iterations, [], tf);
         return;
       }
-      const rms = layout === "transposed" ? tf.transpose(meanSquare) : tf.clone(meanSquare);
+      const shape = plan.kernel.read().shape as [number, number];
+      const rms = layout === "transposed" ? tf.transpose(meanSquare) : fromTiles(tf, meanSquare, shape);
       const momentum = tf.zeros(plan.kernel.read().shape);
       await replaceModelState(
         model,
@@ -445,10 +449,15 @@ interface SparseStep {
   internals: WasmInternals;
   /** Runs the second half of each kernel, or null (one thread). */
   helper: HeapHelper<SparseHeadJob> | null;
-  /** Scratch tensors written by the kernels (float32 tensors, used as raw heap buffers). */
+  /** W1's shape in the model, [F, H]. */
+  features: number;
+  hidden: number;
+  /** Scratch tensors written by the kernels (float32 tensors, used as raw heap buffers; see `gather`). */
   rowOffsets: Tensor;
-  xt: Tensor;
-  masks: Tensor;
+  sampleLists: Tensor;
+  sampleCounts: Tensor;
+  featureLists: Tensor;
+  featureIndex: Tensor;
   rule: RmspropRule;
   /** The step's tail in JS (binary head only), or null: TF.js ops. */
   js: JsTail | null;
@@ -486,7 +495,7 @@ export class FastHeadTrainer {
     private readonly plan: FastHeadPlan,
     private readonly xTrain: tfjs.Tensor2D,
     private readonly yTrain: tfjs.Tensor2D,
-    /** W1 in the trainer's layout: the model's [F, H] for the sparse step, transposed [H, F] otherwise. */
+    /** W1 in the trainer's layout: tiled for the sparse step (sparse-head-kernels.ts), transposed [H, F] otherwise. */
     private readonly w1: tfjs.Variable,
     private readonly rule: UpdateRule,
     /** Where batches are copied on WASM (null elsewhere: tf.gather). */
@@ -599,7 +608,7 @@ export class FastHeadTrainer {
       const [dz1, gw2, gb2] = grads as [Tensor, Tensor, Tensor];
       const gb1 = tf.sum(dz1, 0);
       if (sparse) {
-        sparseUpdate(sparse, this.w1, sparse.internals.offsetOf(dz1), rows.length);
+        sparseUpdate(sparse, this.w1, sparse.internals.offsetOf(dz1));
         this.rule.apply([null, gb1, gw2, gb2]);
       } else {
         const gw1t = tf.matMul(tf.transpose(dz1), xb as tfjs.Tensor2D);
@@ -635,7 +644,7 @@ export class FastHeadTrainer {
       dropoutSeed,
       new Float32Array(heap, dz1, size),
     );
-    sparseUpdate(sparse, this.w1, dz1, rows.length);
+    sparseUpdate(sparse, this.w1, dz1);
     // b1, W2, b2's RMSprop state is the rule's (it moves into model.optimizer from there).
     (sparse.rule.js as JsRmsprop).apply(js.tail.parameters, js.tail.gradients);
     this.dirty = true;
@@ -650,7 +659,9 @@ export class FastHeadTrainer {
     if (!this.dirty) return;
     this.dirty = false;
     const tf = this.tf;
-    const kernel = this.sparse ? tf.clone(this.w1) : tf.transpose(this.w1);
+    const kernel = this.sparse
+      ? fromTiles(tf, this.w1, [this.sparse.features, this.sparse.hidden])
+      : tf.transpose(this.w1);
     this.plan.kernel.write(kernel);
     kernel.dispose();
     const js = this.sparse?.js;
@@ -680,18 +691,18 @@ export class FastHeadTrainer {
     this.rule.dispose();
     this.w1.dispose();
     if (this.sparse) {
-      const { helper, rowOffsets, xt, masks, js } = this.sparse;
+      const { helper, js } = this.sparse;
       helper?.dispose();
-      this.tf.dispose([rowOffsets, xt, masks, ...(js ? [...js.products, js.dz1] : [])]);
+      this.tf.dispose([...scratchOf(this.sparse), ...(js ? [...js.products, js.dz1] : [])]);
     }
   }
 }
 
 /**
  * The sparse step's setup, or null where it does not apply: not WASM (with
- * SIMD), not RMSprop, features not in the heap, batches over 32 rows or
- * hidden units not a multiple of 16. Its tail is JS for the binary head
- * unless `tail` is "tfjs".
+ * SIMD), not RMSprop, features not in the heap, batches over 32 rows,
+ * hidden units not a multiple of 32 or features not of 256 (the tiles). Its
+ * tail is JS for the binary head unless `tail` is "tfjs".
  */
 async function startSparse(
   tf: TF,
@@ -706,17 +717,18 @@ async function startSparse(
   const [features, hidden] = plan.kernel.read().shape as [number, number];
   if (!internals || config.optimizer !== "rmsprop" || !residentOnWasm(internals, xTrain)) return null;
   if (config.batchSize > SPARSE_HEAD_MAX_BATCH || hidden % SPARSE_HEAD_UNIT_GROUP !== 0) return null;
+  if (features % SPARSE_HEAD_TILE_ROWS !== 0) return null;
   const bound = sparseHeadKernels(internals.memory);
   if (!bound) return null;
   const { kernels } = bound;
-  // A copy the kernels own: the model's kernel is an XNNPACK operand elsewhere (validation), cached packed.
-  const w1 = tf.tidy(() => tf.variable(tf.add(plan.kernel.read(), 0), true));
+  // A tiled copy the kernels own (the model's kernel is an XNNPACK operand elsewhere, cached packed).
+  const w1 = tf.tidy(() => tf.variable(toTiles(tf, plan.kernel.read()), true));
   let rule: RmspropRule | null = null;
   const scratch: Tensor[] = [];
   let helper: HeapHelper<SparseHeadJob> | null = null;
   const inJs = tail === "js" && plan.binary;
   try {
-    rule = await wasmRmspropRule(tf, model, plan, config, w1, "model", null, inJs ? "js" : "tfjs");
+    rule = await wasmRmspropRule(tf, model, plan, config, w1, "tiles", null, inJs ? "js" : "tfjs");
     if (!rule) {
       w1.dispose();
       return null;
@@ -727,8 +739,13 @@ async function startSparse(
       return t;
     };
     const rowOffsets = buffer(config.batchSize);
-    const xt = buffer(features * config.batchSize);
-    const masks = buffer(features);
+    const bytes = sparseHeadScratchBytes(features, config.batchSize);
+    const lists = {
+      sampleLists: buffer(bytes.sampleLists / 4),
+      sampleCounts: buffer(bytes.sampleCounts / 4),
+      featureLists: buffer(bytes.featureLists / 4),
+      featureIndex: buffer(bytes.featureIndex / 4),
+    };
     helper =
       internals.threads() > 1
         ? await HeapHelper.start(
@@ -760,7 +777,7 @@ async function startSparse(
       if (helper) products.push(buffer(config.batchSize * hidden));
       js = { tail: binaryTail, products, dz1: buffer(config.batchSize * hidden) };
     }
-    return { w1, step: { kernels, internals, helper, rowOffsets, xt, masks, rule, js } };
+    return { w1, step: { kernels, internals, helper, features, hidden, rowOffsets, ...lists, rule, js } };
   } catch (error) {
     helper?.dispose();
     rule?.dispose();
@@ -770,7 +787,7 @@ async function startSparse(
   }
 }
 
-/** Gathers the batch (transposed, with zero masks) and computes x·W1 for it: a fresh [B, H] tensor. */
+/** Gathers the batch (its non-zero lists) and computes x·W1 for it: a fresh [B, H] tensor. */
 function sparseForward(
   tf: TF,
   step: SparseStep,
@@ -778,11 +795,10 @@ function sparseForward(
   w1: Tensor,
   rows: Int32Array,
 ): Tensor {
-  const hidden = w1.shape[1] as number;
-  // With a helper, each thread sums half the features into its own z; the halves are added (float32 rounding
-  // only).
-  const z = [tf.zeros([rows.length, hidden])];
-  if (step.helper) z.push(tf.zeros([rows.length, hidden]));
+  // With a helper, each thread sums half the feature blocks into its own z; the halves are added (float32
+  // rounding only).
+  const z = [tf.zeros([rows.length, step.hidden])];
+  if (step.helper) z.push(tf.zeros([rows.length, step.hidden]));
   sparseProducts(
     step,
     xTrain,
@@ -795,9 +811,9 @@ function sparseForward(
 }
 
 /**
- * Gathers the batch (transposed, with zero masks) and computes x·W1 for it into `outputs`: the heap byte
- * offsets of [B, H] float32 buffers, one per thread (each holds the sum over that thread's half of the
- * features).
+ * Gathers the batch (its non-zero lists) and computes x·W1 for it into `outputs`: the heap byte offsets of
+ * [B, H] float32 buffers, one per thread (each holds the sum over that thread's half of the feature blocks;
+ * each thread gathers its own half too).
  */
 function sparseProducts(
   step: SparseStep,
@@ -806,50 +822,44 @@ function sparseProducts(
   rows: Int32Array,
   outputs: readonly number[],
 ): void {
-  const { kernels, internals, helper } = step;
+  const { internals, helper, features, hidden } = step;
   if (outputs.length !== (helper ? 2 : 1)) throw new Error("sparse step: one output per thread");
-  const [features, hidden] = w1.shape as [number, number];
   const b = rows.length;
   const rowBytes = features * 4;
   const base = internals.offsetOf(xTrain);
-  const offsets = new Int32Array(internals.memory.buffer, internals.offsetOf(step.rowOffsets), b);
+  const rowOffsets = internals.offsetOf(step.rowOffsets);
+  const offsets = new Int32Array(internals.memory.buffer, rowOffsets, b);
   for (let i = 0; i < b; i++) offsets[i] = base + (rows[i] as number) * rowBytes;
-  const xt = internals.offsetOf(step.xt);
-  const masks = internals.offsetOf(step.masks);
-  kernels.gather(internals.offsetOf(step.rowOffsets), b, features, xt, masks);
+  const [sampleLists, sampleCounts, featureLists, featureIndex] = scratchOf(step)
+    .slice(1)
+    .map((t) => internals.offsetOf(t)) as [number, number, number, number];
   const w = internals.offsetOf(w1);
-  inHalves(step, "forward", features, (k0, k1, part) => [
-    w,
-    hidden,
-    xt,
-    masks,
-    b,
-    k0,
-    k1,
-    outputs[part] as number,
+  const hb = hidden * 4;
+  inHalves(step, "gatherForward", features / SPARSE_HEAD_TILE_ROWS, (blk0, blk1, part) => [
+    ...[rowOffsets, b, blk0, blk1, sampleLists, sampleCounts, featureLists, featureIndex, hb],
+    ...[w, hb, sampleLists, sampleCounts, b, blk0, blk1, outputs[part] as number],
   ]);
 }
 
 /**
- * Runs kernel `name` over features [0, features): on this thread alone, or with the helper thread taking the
+ * Runs job `name` over feature blocks [0, blocks): on this thread alone, or with the helper thread taking the
  * upper half (part 1) while this one does the lower (part 0).
  */
 function inHalves(
   step: SparseStep,
   name: SparseHeadJob,
-  features: number,
-  ints: (k0: number, k1: number, part: 0 | 1) => number[],
+  blocks: number,
+  ints: (blk0: number, blk1: number, part: 0 | 1) => number[],
   floats: readonly number[] = [],
 ): void {
-  const run = step.kernels[name] as (...args: number[]) => void;
   if (!step.helper) {
-    run(...ints(0, features, 0), ...floats);
+    runSparseHeadJob(step.kernels, name, ints(0, blocks, 0), floats);
     return;
   }
-  const split = features >> 1;
-  step.helper.run(name, ints(split, features, 1), floats);
+  const split = blocks >> 1;
+  step.helper.run(name, ints(split, blocks, 1), floats);
   try {
-    run(...ints(0, split, 0), ...floats);
+    runSparseHeadJob(step.kernels, name, ints(0, split, 0), floats);
   } finally {
     step.helper.wait();
   }
@@ -859,19 +869,66 @@ function inHalves(
  * W1's gradient x·δ and RMSprop step, row by row in place (see sparse-head-kernels.ts); δ is the [B, H]
  * float32 buffer at heap byte offset `dz`.
  */
-function sparseUpdate(step: SparseStep, w1: Tensor, dz: number, b: number): void {
+function sparseUpdate(step: SparseStep, w1: Tensor, dz: number): void {
   const { internals, rule } = step;
-  const [features, hidden] = w1.shape as [number, number];
   const w = internals.offsetOf(w1);
   const meanSquare = internals.offsetOf(rule.meanSquare());
-  const xt = internals.offsetOf(step.xt);
-  const masks = internals.offsetOf(step.masks);
-  inHalves(step, "update", features, (k0, k1) => [w, meanSquare, hidden, xt, masks, b, dz, k0, k1], [
-    rule.learningRate,
-    rule.decay,
-    1 - rule.decay,
-    rule.epsilon,
-  ]);
+  const featureIndex = internals.offsetOf(step.featureIndex);
+  const hb = step.hidden * 4;
+  inHalves(
+    step,
+    "update",
+    step.features / SPARSE_HEAD_TILE_ROWS,
+    (blk0, blk1) => [w, meanSquare, hb, featureIndex, dz, blk0, blk1],
+    [rule.learningRate, rule.decay, 1 - rule.decay, rule.epsilon],
+  );
+}
+
+/** The sparse step's scratch buffers: row offsets, then the lists `gather` writes. */
+const scratchOf = (step: SparseStep): Tensor[] => [
+  step.rowOffsets,
+  step.sampleLists,
+  step.sampleCounts,
+  step.featureLists,
+  step.featureIndex,
+];
+
+/**
+ * W1 ([F, H], F a multiple of 256 and H of 32) in the sparse kernels' tiled layout: a fresh 1-D tensor of
+ * tiles of 256 features × 32 units, tile (block b, group g) at (b·H/32 + g)·256·32.
+ */
+export function toTiles(tf: TF, w: Tensor): Tensor {
+  const [f, h] = w.shape as [number, number];
+  return tf.tidy(() =>
+    tf
+      .transpose(
+        w.reshape([
+          f / SPARSE_HEAD_TILE_ROWS,
+          SPARSE_HEAD_TILE_ROWS,
+          h / SPARSE_HEAD_UNIT_GROUP,
+          SPARSE_HEAD_UNIT_GROUP,
+        ]),
+        [0, 2, 1, 3],
+      )
+      .reshape([f * h]),
+  );
+}
+
+/** The inverse of toTiles: a fresh [F, H] tensor. */
+export function fromTiles(tf: TF, tiles: Tensor, [f, h]: readonly [number, number]): Tensor {
+  return tf.tidy(() =>
+    tf
+      .transpose(
+        tiles.reshape([
+          f / SPARSE_HEAD_TILE_ROWS,
+          h / SPARSE_HEAD_UNIT_GROUP,
+          SPARSE_HEAD_TILE_ROWS,
+          SPARSE_HEAD_UNIT_GROUP,
+        ]),
+        [0, 2, 1, 3],
+      )
+      .reshape([f, h]),
+  );
 }
 
 /**

@@ -1,8 +1,13 @@
 /** The head training's helper thread (fast-head.ts): half of each sparse kernel call (sparse-head-kernels.ts). */
 import { serveHeapJobs } from "../wasm/heap-helper-worker";
-import { SPARSE_HEAD_JOBS } from "./sparse-head-kernels";
+import {
+  runSparseHeadJob,
+  SPARSE_HEAD_JOBS,
+  type SparseHeadJob,
+  type SparseHeadKernels,
+} from "./sparse-head-kernels";
 
-const call = (name: string) => (exports: WebAssembly.Exports, ints: Int32Array, floats: Float32Array) =>
-  (exports[name] as (...args: number[]) => void)(...ints, ...floats);
+const job = (name: SparseHeadJob) => (exports: WebAssembly.Exports, ints: Int32Array, floats: Float32Array) =>
+  runSparseHeadJob(exports as unknown as SparseHeadKernels, name, ints, floats);
 
-serveHeapJobs(SPARSE_HEAD_JOBS, { forward: call("forward"), update: call("update") });
+serveHeapJobs(SPARSE_HEAD_JOBS, { gatherForward: job("gatherForward"), update: job("update") });
