@@ -267,6 +267,37 @@ describe.each([
       ...Object.values(lists),
     ]);
   });
+
+  it("stores a mean square that decays below float32's normal range as +0, and leaves w as it was", async () => {
+    // Zero features only: every gradient is 0, so each mean square is multiplied by rho.
+    const x = tf.tensor2d(features(1, 9), [N, F]);
+    const lists = gather(x, ROWS_32);
+    const w = tf.randomNormal([F, H], 0, 0.05, "float32", 10);
+    const dz = tf.randomNormal([ROWS_32.length, H], 0, 1, "float32", 11);
+    const smallestNormal = 2 ** -126;
+    // Half the columns just above the smallest normal (×0.9 falls below it), half well above.
+    const ms = tf.tidy(() => tf.tile(tf.tensor2d([[smallestNormal * 1.05, smallestNormal * 4]]), [F, H / 2]));
+    const [wTiles, msTiles] = [toTiles(tf, w), toTiles(tf, ms)];
+    kernels.update(
+      offset(wTiles),
+      offset(msTiles),
+      HB,
+      offset(lists.featureIndex),
+      offset(dz),
+      0,
+      BLOCKS,
+      2e-5,
+      0.9,
+      0.1,
+      1e-7,
+    );
+    const msAfter = Array.from(await fromTiles(tf, msTiles, [F, H]).data());
+    const decayed = Math.fround(Math.fround(smallestNormal * 4) * Math.fround(0.9));
+    expect(msAfter.filter((_, i) => i % 2 === 0).every((v) => Object.is(v, 0))).toBe(true);
+    expect(msAfter.filter((_, i) => i % 2 === 1).every((v) => v === decayed)).toBe(true);
+    expect(Array.from(await fromTiles(tf, wTiles, [F, H]).data())).toEqual(Array.from(await w.data()));
+    tf.dispose([x, w, dz, ms, wTiles, msTiles, ...Object.values(lists)]);
+  });
 });
 
 describe("the tiled layout", () => {

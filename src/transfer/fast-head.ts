@@ -13,15 +13,17 @@
  *   WASM to a naive single-threaded loop instead of XNNPACK (~270 ms);
  * - RMSprop's ten element-wise passes over 25 MB (~130 ms).
  *
- * On WASM with RMSprop (the lesson's optimizer), batches of ≤ 32 and hidden
- * units in multiples of 16, the step runs W1's part in hand-written SIMD
- * instead (sparse-head-kernels.ts): the batch is copied straight out of the
- * resident training tensor, x·W1 and the kernel gradient skip the features
- * that are zero (60 % of the benchmark's; VGG16's pooled ReLU outputs are
- * sparse too), and W1's RMSprop update is fused into the gradient pass, row by
- * row, so the 25 MB gradient is never stored. With TF.js' threaded build
- * (shared memory) a helper worker does half of each kernel
- * (sparse-head-helper.ts). W1 stays in the layers' own [F, H] layout there.
+ * On WASM with RMSprop (the lesson's optimizer), batches of ≤ 32, hidden
+ * units in multiples of 32 and features in multiples of 256, the step runs
+ * W1's part in hand-written SIMD instead (sparse-head-kernels.ts): the
+ * batch's non-zero values are listed straight out of the resident training
+ * tensor, x·W1 and the kernel gradient skip the features that are zero (60 %
+ * of the benchmark's; VGG16's pooled ReLU outputs are sparse too), and W1's
+ * RMSprop update is fused into the gradient pass, row by row, so the 25 MB
+ * gradient is never stored. With TF.js' threaded build (shared memory) a
+ * helper worker does half of each kernel (sparse-head-helper.worker.ts). W1
+ * and its mean square are kept in the kernels' tiled layout there (toTiles),
+ * and converted back at each epoch's end.
  *
  * Otherwise, the big kernel is kept transposed (W1t, [H, F]) and only ever
  * used as XNNPACK's A operand, which is not packed:

@@ -65,6 +65,10 @@ export const simd = {
   f32x4Div: [0xfd, 0xe7, 0x01],
   /** Relaxed SIMD: a·b + c, fused (one rounding) where the CPU has FMA, else a multiply and an add. */
   f32x4RelaxedMadd: [0xfd, 0x85, 0x02],
+  v128And: [0xfd, 0x4e],
+  i32x4Splat: [0xfd, 0x11],
+  /** Lane-wise a ≠ b as int32: all ones where they differ, else zero. */
+  i32x4Ne: [0xfd, 0x38],
   /** Pseudo-maximum: b if a < b, else a (one x86 maxps; NaN in a is kept). */
   f32x4Pmax: [0xfd, 0xeb, 0x01],
 } as const;
