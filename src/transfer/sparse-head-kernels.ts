@@ -232,6 +232,11 @@ function gatherFunction() {
   return { name: "gather", params: range(9).map(() => I32), locals: L.declarations(), body };
 }
 
+/** Pushes the byte offset of tile (block BL, group at byte GO of a z row) from W1's start: (bl·hb + GO)·256. */
+const tileOffset = (BL: number, GO: number, HB: number) => [
+  ...[...get(BL), ...get(HB), op.i32Mul, ...get(GO), op.i32Add, ...i32(8), op.i32Shl],
+];
+
 function forwardFunction(fused: boolean) {
   const [W, HB, SL, SC, B, BLK0, BLK1, Z] = [0, 1, 2, 3, 4, 5, 6, 7];
   const L = new Locals(8);
@@ -275,19 +280,9 @@ function forwardFunction(fused: boolean) {
     ...[...get(BLK0), ...set(BL)],
     ...whileLess(BL, BLK1, i32(1), [
       ...[...i32(0), ...set(GO)],
-      // GO: the group's byte offset in a row of z; its tile starts at w + (bl·hb + GO)·256.
+      // GO: the group's byte offset in a row of z.
       ...whileLess(GO, HB, i32(ROW_BYTES), [
-        ...[
-          ...get(W),
-          ...get(BL),
-          ...get(HB),
-          op.i32Mul,
-          ...get(GO),
-          op.i32Add,
-          ...i32(8),
-          op.i32Shl,
-          op.i32Add,
-        ],
+        ...[...get(W), ...tileOffset(BL, GO, HB), op.i32Add],
         ...set(TILE),
         ...[...i32(0), ...set(N)],
         ...whileLess(N, B, i32(1), [
@@ -408,7 +403,7 @@ function updateFunction(fused: boolean) {
       ...[...i32(0), ...set(GO)],
       // One tile at a time, row by row: its W and mean square rows are consecutive.
       ...whileLess(GO, HB, i32(ROW_BYTES), [
-        ...[...get(BL), ...get(HB), op.i32Mul, ...get(GO), op.i32Add, ...i32(8), op.i32Shl, ...set(A)],
+        ...[...tileOffset(BL, GO, HB), ...set(A)],
         ...[...get(W), ...get(A), op.i32Add, ...set(WROW), ...get(MS), ...get(A), op.i32Add, ...set(MSROW)],
         ...[...get(DZ), ...get(GO), op.i32Add, ...set(DG)],
         ...[...get(KEND), ...i32(SPARSE_HEAD_TILE_ROWS), op.i32Sub, ...set(K)],
