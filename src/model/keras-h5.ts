@@ -10,7 +10,16 @@
  */
 import type { Dataset, Group } from "h5wasm";
 import { WeightsError } from "./errors";
-import { biasShape, kernelShape, type Shape, sizeOf, type WeightedLayer, weightedLayers } from "./vgg16-spec";
+import {
+  biasShape,
+  kernelShape,
+  type Shape,
+  sameShape,
+  shapeText,
+  sizeOf,
+  type WeightedLayer,
+  weightedLayers,
+} from "./vgg16-spec";
 
 export interface LayerWeights {
   readonly kernel: Float32Array;
@@ -131,11 +140,7 @@ function readFileLayer(group: Group, layerName: string, fileName: string): FileL
 }
 
 function describeShape(shape: Shape | null): string {
-  return shape === null ? "a scalar" : `[${shape.join(", ")}]`;
-}
-
-function sameShape(a: Shape | null, b: Shape): boolean {
-  return a !== null && a.length === b.length && a.every((d, i) => d === b[i]);
+  return shape === null ? "a scalar" : shapeText(shape);
 }
 
 function readFloat32(weight: FileWeight, expected: Shape, fileName: string, layer: string): Float32Array {

@@ -4,14 +4,12 @@
  * layer changed) is refused with the layer named, instead of failing deep in
  * TF.js after 553 MB of download.
  */
-import { biasShape, kernelShape, type Shape, weightedLayers } from "./vgg16-spec";
+import { biasShape, kernelShape, sameShape, shapeText, weightedLayers } from "./vgg16-spec";
 
 export interface ManifestWeight {
   readonly name: string;
   readonly shape: readonly number[];
 }
-
-const shapeText = (shape: Shape): string => `[${shape.join(", ")}]`;
 
 /** One line per problem, each naming the layer; empty when every VGG16 kernel and bias is there with its shape. */
 export function vgg16ManifestProblems(weights: readonly ManifestWeight[], includeTop: boolean): string[] {
@@ -25,7 +23,7 @@ export function vgg16ManifestProblems(weights: readonly ManifestWeight[], includ
       const shape = byName.get(`${layer.name}/${part}`);
       if (shape === undefined) {
         problems.push(`layer "${layer.name}": the weights manifest has no ${part} (${layer.name}/${part}).`);
-      } else if (shape.length !== expected.length || shape.some((d, i) => d !== expected[i])) {
+      } else if (!sameShape(shape, expected)) {
         problems.push(
           `layer "${layer.name}": ${part} has shape ${shapeText(shape)}, VGG16 expects ${shapeText(expected)}.`,
         );

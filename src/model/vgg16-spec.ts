@@ -7,6 +7,14 @@
 
 export type Shape = readonly number[];
 
+/** A shape as error messages show it: "[3, 3, 64, 128]". */
+export const shapeText = (shape: Shape): string => `[${shape.join(", ")}]`;
+
+/** Whether `a` (null: a scalar) is exactly shape `b`. */
+export function sameShape(a: Shape | null, b: Shape): boolean {
+  return a !== null && a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
 export interface ConvLayer {
   readonly kind: "conv";
   readonly name: string;
