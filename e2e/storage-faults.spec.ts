@@ -91,7 +91,7 @@ function savedHashes(page: Page): Promise<number> {
   );
 }
 
-test("reload mid-extraction and mid-training, and a full disk: finished work is kept, jobs resume", async ({
+test("reload mid-extraction and mid-training, and a full disk: finished work is kept, jobs resume, notices say what is not kept", async ({
   page,
 }) => {
   test.setTimeout(300_000);
@@ -150,6 +150,17 @@ test("reload mid-extraction and mid-training, and a full disk: finished work is 
     );
     const stored = Number(/Feature cache: (\d+) images/.exec((await features.textContent()) ?? "")?.[1]);
     expect(stored).toBe(kept);
+    // Training works too, and the view says the head it cannot save is not kept across reloads.
+    await training.getByLabel("Epochs", { exact: true }).fill("1");
+    await page.getByRole("button", { name: "Train", exact: true }).click();
+    await expect(training).toContainText("Finished 1 epoch", { timeout: 60_000 });
+    await expect(training).toContainText(
+      "The head is not kept across reloads: the head could not be saved in IndexedDB",
+    );
+    // Adding the folder again works, and says these images are not kept; the copy saved earlier stays (step 3).
+    await page.getByLabel("Add dataset folder").setInputFiles(dataset);
+    await expect(page.getByText("These images are not kept for your next visit")).toBeVisible();
+    await expect(page.getByRole("table", { name: "Images per class and split" })).toContainText("12");
 
     // 3. Space is back: everything saved before the disk filled up is still there after a reload.
     await stopFailingWorkerWrites();
@@ -157,6 +168,9 @@ test("reload mid-extraction and mid-training, and a full disk: finished work is 
     await page.reload();
     await expect(features).toContainText(`Feature cache: ${stored} images`);
     await expect(page.getByRole("table", { name: "Images per class and split" })).toContainText("12");
+    await expect(page.getByText("These images are not kept for your next visit")).toHaveCount(0);
+    // The head trained under the full disk was not kept: nothing to restore.
+    await expect(training).not.toContainText("Restored a head");
     await waitReady(page);
     await extractAll(page);
     await expect(features).toContainText(`${stored} cached, ${TOTAL - stored} computed`);

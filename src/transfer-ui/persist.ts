@@ -67,13 +67,27 @@ export function saveDataset(dataset: LessonDataset): Promise<string | null> {
   });
 }
 
-/** Replaces the stored files with `blobs` (all of them: the ids of a new dataset). */
+/**
+ * Replaces the stored files with `blobs` (all of them: the ids of a new dataset), all or nothing: a put that
+ * fails aborts the transaction, so the files saved before stay. (A put that throws, as for a value that cannot
+ * be cloned, does not abort it by itself: the clear before it would commit.)
+ */
 export function saveBlobs(blobs: ReadonlyMap<string, Blob>, replace: boolean): Promise<string | null> {
   return attemptWrite(async (database) => {
     const tx = database.transaction(BLOBS, "readwrite");
-    if (replace) await tx.store.clear();
-    for (const [id, blob] of blobs) await tx.store.put(blob, id);
-    await tx.done;
+    try {
+      if (replace) await tx.store.clear();
+      for (const [id, blob] of blobs) await tx.store.put(blob, id);
+      await tx.done;
+    } catch (error) {
+      tx.done.catch(() => {});
+      try {
+        tx.abort();
+      } catch {
+        // Already finished or aborted (a failed request aborts it).
+      }
+      throw error;
+    }
   });
 }
 
