@@ -20,6 +20,7 @@ import {
   fromDetected,
   INITIAL_TRAINING,
   metricRows,
+  missingFilesMessage,
   renameClass,
   type TrainingAction,
   type TrainingState,
@@ -303,5 +304,19 @@ describe("extraction cut short", () => {
       "Features extracted for 4 of 12 images; Extract features computes the other 8.",
     );
     expect(extractedSoFarText(12, 12)).toBe("Features extracted for all 12 images.");
+  });
+});
+
+describe("missingFilesMessage", () => {
+  it("counts the restored dataset's images whose files are gone, and is null when none are", () => {
+    let dataset = addToClass(emptyDataset(), 0, ["cats/a.jpg", "cats/b.jpg", "cats/c.jpg"]);
+    dataset = addToClass(dataset, 1, ["dogs/d.jpg"]);
+    const ids = allImages(dataset).map((image) => image.id);
+    expect(ids).toHaveLength(4);
+    expect(missingFilesMessage(dataset, new Set(ids))).toBeNull();
+    expect(missingFilesMessage(dataset, new Set(["cats/a.jpg"]))).toBe(
+      "3 of the dataset's 4 images are no longer stored in this browser, so they cannot be extracted or evaluated: add the folder again to bring them back.",
+    );
+    expect(missingFilesMessage(emptyDataset(), new Set())).toBeNull();
   });
 });

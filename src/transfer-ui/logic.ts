@@ -136,6 +136,18 @@ export function allImages(dataset: LessonDataset): { id: string; split: Split; l
   );
 }
 
+/**
+ * What to say when a restored dataset lists images whose files this browser no longer holds (the files and the
+ * dataset record are stored apart); null when every file is there.
+ */
+export function missingFilesMessage(dataset: LessonDataset, stored: ReadonlySet<string>): string | null {
+  const images = allImages(dataset);
+  const missing = images.filter((image) => !stored.has(image.id)).length;
+  if (missing === 0) return null;
+  const total = images.length;
+  return `${missing.toLocaleString("en")} of the dataset's ${total.toLocaleString("en")} images are no longer stored in this browser, so they cannot be extracted or evaluated: add the folder again to bring them back.`;
+}
+
 /* ---------- feature extraction ---------- */
 
 /** "12.3 images/s · about 2 min left"; parts missing while unknown. */

@@ -19,6 +19,7 @@ import {
   fromDetected,
   INITIAL_TRAINING,
   type LessonDataset,
+  missingFilesMessage,
   renameClass,
   type TestSample,
   type TrainingState,
@@ -118,7 +119,11 @@ export const useDataset = create<DatasetStore>()((set, get) => ({
     set({ restored: true });
     const saved = await loadLesson();
     if (saved) {
-      set({ dataset: saved.dataset, blobs: saved.blobs });
+      set({
+        dataset: saved.dataset,
+        blobs: saved.blobs,
+        message: missingFilesMessage(saved.dataset, new Set(saved.blobs.keys())),
+      });
       useFeatures.setState({ hashes: await loadHashes() });
       // Only the numbers so far: the worker says below whether it still holds the head.
       if (saved.history.length > 0)
