@@ -27,15 +27,15 @@ import {
   openSync,
   readEntryFile,
 } from "./opfs-entry";
-import { type ShardReader, ShardReaderGone } from "./shard-reader";
+import type { ShardReader } from "./shard-reader";
 
 export { entryFileName, type Folder } from "./opfs-entry";
 
 /** Whether this global scope can keep shards in OPFS (a dedicated worker with sync access handles). */
-export function opfsAvailable(scope: typeof globalThis = globalThis): boolean {
+function opfsAvailable(): boolean {
   return (
-    typeof (scope as { FileSystemSyncAccessHandle?: unknown }).FileSystemSyncAccessHandle === "function" &&
-    typeof scope.navigator?.storage?.getDirectory === "function"
+    typeof (globalThis as { FileSystemSyncAccessHandle?: unknown }).FileSystemSyncAccessHandle ===
+      "function" && typeof globalThis.navigator?.storage?.getDirectory === "function"
   );
 }
 
@@ -73,7 +73,7 @@ export class OpfsShardCache {
     private readonly cache: Cache,
     private readonly folder: Folder,
     /** Reads shard files on another thread, with their checksum; null: read here. */
-    private reader: ShardReader | null = null,
+    private readonly reader: ShardReader | null = null,
   ) {}
 
   async match(request: RequestInfo | URL, options?: CacheQueryOptions): Promise<Response | undefined> {
@@ -155,9 +155,9 @@ export class OpfsShardCache {
     if (reader?.alive) {
       try {
         return await reader.read(MODEL_CACHE_NAME, name);
-      } catch (error) {
-        // Gone: read here from now on. Any other failure: read here once, which fails the same way or not.
-        if (error instanceof ShardReaderGone) this.reader = null;
+      } catch {
+        // Gone (it is then no longer `alive`: read here from now on) or any other failure: read here, which
+        // fails the same way or not.
       }
     }
     return readEntryFile(this.folder, name, true);

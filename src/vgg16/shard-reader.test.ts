@@ -101,6 +101,21 @@ describe("shard reader", () => {
       expect(new Uint8Array(entry?.body as ArrayBuffer)).toEqual(body);
       expect(entry?.checksum).toBeUndefined(); // read here: model-files.ts hashes it itself
     }
+    // A reader that stops while a read is in flight: the cache catches ShardReaderGone and reads the file itself.
+    const live = new InProcessReader(root);
+    const stopping = new ShardReader(live);
+    const folder = await root.getDirectoryHandle(MODEL_CACHE_NAME);
+    const cache = new OpfsShardCache(
+      await new FakeCacheStorage().open(MODEL_CACHE_NAME),
+      folder as unknown as Folder,
+      stopping,
+    );
+    const reading = cache.matchBody(KEY);
+    while (live.requests === 0) await tick();
+    stopping.dispose();
+    const entry = await reading;
+    expect(new Uint8Array(entry?.body as ArrayBuffer)).toEqual(body);
+    expect(entry?.checksum).toBeUndefined();
   });
 
   it("the cache takes shards and checksums from the reader; a checksum that disagrees marks the shard damaged", async () => {

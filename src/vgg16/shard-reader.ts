@@ -51,6 +51,8 @@ export class ShardReader {
   >();
   private gone: ShardReaderGone | null = null;
   private readonly ready: Promise<void>;
+  /** Fails `ready` (a no-op once it has settled): a stop before the reader said ready ends the reads waiting on it. */
+  private failStart: (error: Error) => void = () => undefined;
 
   /** Starts the reader; reads wait until it says it is ready (or fail when it cannot start). */
   constructor(
@@ -59,6 +61,10 @@ export class ShardReader {
   ) {
     this.ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(this.stop("did not start in time")), startTimeoutMs);
+      this.failStart = (error) => {
+        clearTimeout(timer);
+        reject(error);
+      };
       worker.onerror = () => {
         clearTimeout(timer);
         reject(this.stop("failed"));
@@ -112,6 +118,7 @@ export class ShardReader {
     this.worker.terminate();
     for (const waiting of this.pending.values()) waiting.reject(this.gone);
     this.pending.clear();
+    this.failStart(this.gone);
     return this.gone;
   }
 }
