@@ -130,7 +130,10 @@ const api = {
     return initBackend(backend, caps, threads ?? undefined);
   },
 
-  /** model.json and shards through the app's storage path (cached by the app's worker already). */
+  /**
+   * model.json and shards from the app's storage (cached by the app's worker already), read on this thread: the
+   * bench worker starts no shard reader (the app's reload is what `load,first` times).
+   */
   async loadFiles(modelUrl: string): Promise<{ fromCache: boolean; metadata: Vgg16Metadata }> {
     const url = new URL(modelUrl, self.location.href).href;
     files = await fetchModelFiles(url, {

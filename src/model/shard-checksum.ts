@@ -59,13 +59,15 @@ export function isShardChecksum(stored: string | null): stored is string {
 
 /**
  * Compares a shard's bytes with the checksum stored beside them: null when they match, else what is wrong, in
- * words; undefined when no checksum can be computed here.
+ * words; undefined when no checksum can be computed here. `computed`: the bytes' checksum where another thread
+ * computed it already (it is then not computed again).
  */
 export async function shardChecksumProblem(
   bytes: ArrayBuffer,
   stored: string,
+  computed?: string | null,
 ): Promise<string | null | undefined> {
-  const actual = await shardChecksum(bytes);
-  if (actual === null) return undefined;
+  const actual = isShardChecksum(computed ?? null) ? computed : await shardChecksum(bytes);
+  if (actual === null || actual === undefined) return undefined;
   return actual === stored ? null : `has checksum ${actual}, stored with ${stored}`;
 }

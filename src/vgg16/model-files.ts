@@ -168,10 +168,7 @@ export async function cachedShardProblem(
   if (expected.sha256 !== null && headers.get(SHARD_SHA256_HEADER) !== expected.sha256) return undefined;
   const size = sizeProblem(buffer, expected);
   if (size !== null) return size;
-  if (isShardChecksum(computed ?? null)) {
-    return computed === stored ? null : `has checksum ${computed}, stored with ${stored}`;
-  }
-  return shardChecksumProblem(buffer, stored);
+  return shardChecksumProblem(buffer, stored, computed);
 }
 
 function sizeProblem(buffer: ArrayBuffer, expected: ShardExpectation): string | null {

@@ -86,10 +86,7 @@ export const isNotFound = (error: unknown) =>
   error instanceof DOMException ? error.name === "NotFoundError" : (error as Error)?.name === "NotFoundError";
 
 /** Reads an entry file: its header and (`withBody`) body, or null when it is not one of ours (or unreadable). */
-export function readEntry(
-  file: SyncFile,
-  withBody: boolean,
-): { header: EntryHeader; body: ArrayBuffer } | null {
+function readEntry(file: SyncFile, withBody: boolean): { header: EntryHeader; body: ArrayBuffer } | null {
   const size = file.getSize();
   if (size < PREAMBLE_BYTES) return null;
   const preamble = new Uint8Array(PREAMBLE_BYTES);
