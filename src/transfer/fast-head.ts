@@ -406,7 +406,7 @@ async function wasmRmspropRule(
       }
       const shape = plan.kernel.read().shape as [number, number];
       const rms = layout === "transposed" ? tf.transpose(meanSquare) : fromTiles(tf, meanSquare, shape);
-      const momentum = tf.zeros(plan.kernel.read().shape);
+      const momentum = tf.zeros(shape);
       await replaceModelState(
         model,
         iterations,
@@ -832,10 +832,10 @@ function sparseProducts(
   const rowOffsets = internals.offsetOf(step.rowOffsets);
   const offsets = new Int32Array(internals.memory.buffer, rowOffsets, b);
   for (let i = 0; i < b; i++) offsets[i] = base + (rows[i] as number) * rowBytes;
-  const [sampleLists, sampleCounts, featureLists, featureIndex] = scratchOf(step)
-    .slice(1)
-    .map((t) => internals.offsetOf(t)) as [number, number, number, number];
-  const w = internals.offsetOf(w1);
+  const at = (t: Tensor) => internals.offsetOf(t);
+  const [sampleLists, sampleCounts] = [at(step.sampleLists), at(step.sampleCounts)];
+  const [featureLists, featureIndex] = [at(step.featureLists), at(step.featureIndex)];
+  const w = at(w1);
   const hb = hidden * 4;
   inHalves(step, "gatherForward", features / SPARSE_HEAD_TILE_ROWS, (blk0, blk1, part) => [
     ...[rowOffsets, b, blk0, blk1, sampleLists, sampleCounts, featureLists, featureIndex, hb],
