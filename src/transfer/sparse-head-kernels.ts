@@ -35,7 +35,7 @@
  * non-zero terms only, the forward ones per block of 256 features (then
  * block by block), the gradient's in sample order, and where the engine has
  * relaxed SIMD (Chromium does) each term is one fused multiply-add.
- * Measured in Chromium on one thread of the 2-vCPU machine (batch 20, 60 %
+ * Measured once in Chromium (a scratch harness, not kept) on one thread of the 2-vCPU machine (batch 20, 60 %
  * zeros), against the earlier kernels on the [F, H] layout: gather
  * 1.1–1.2 ms against 0.6–0.7 (it now splits between threads), forward
  * 4.0–4.4 against 5.7–6.3, update 6.4–7.7 against 8.1–8.9.
@@ -338,9 +338,9 @@ function forwardFunction(fused: boolean) {
  * The update. Mean squares that fall below float32's normal range are stored
  * as +0: a hidden unit that stays inactive, or a feature that stays zero,
  * has a zero gradient, and its mean square decays by rho each step until it
- * is subnormal (~650 steps from 1e-10), where x86 takes a slow microcode path
+ * is subnormal (~610 steps from 1e-10), where x86 takes a slow microcode path
  * for every operation on it (in Chromium, an update over all-subnormal mean
- * squares took 108 ms instead of 7). W1 gets the same bits either way:
+ * squares took 108 ms instead of 7, one-off). W1 gets the same bits either way:
  * ms + epsilon rounds to epsilon whether ms is a subnormal or 0.
  */
 function updateFunction(fused: boolean) {
